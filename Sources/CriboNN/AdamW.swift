@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// AdamW with PyTorch semantics (torch.optim.AdamW, foreach=False), DINO parameter groups, per-parameter gradient
+// clipping (DINO utils.clip_gradients), freezing (DINO cancel_gradients_last_layer) and the EMA teacher update.
+// reference: https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html
+
+import CriboTensor
+import Foundation
+
+/// AdamW over a ParameterArena, with one step counter per parameter (a frozen parameter skips steps entirely and
+/// starts its moments fresh at its first update, as torch does when its grad is None).
+package final class AdamW {
+    package var beta1: Float = 0.9
+    package var beta2: Float = 0.999
+    package var eps: Float = 1e-8
+    /// First and second moments, laid out like the parameters.
+    package let firstMoment: ParameterArena
+    package let secondMoment: ParameterArena
+    /// Completed updates of each slot.
+    package private(set) var steps: [Int]
+
+    package init(like parameters: ParameterArena) {
+        firstMoment = ParameterArena(like: parameters)
+        secondMoment = ParameterArena(like: parameters)
+        steps = Array(repeating: 0, count: parameters.slots.count)
+    }
+
+    /// Restores the step counters (checkpoint loading).
+    package func restore(steps: [Int]) {
+        precondition(steps.count == self.steps.count, "AdamW.restore: \(steps.count) counters for \(self.steps.count) slots")
+        self.steps = steps
+    }
+
+    /// One update of every trainable, non-skipped slot.
+    ///
+    /// Concretely, per element (PyTorch's order of operations): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g;
+    /// v ← β2·v + (1−β2)·g²; p ← p − (lr/(1−β1ᵗ))·m/(√v/√(1−β2ᵗ) + eps). wd is `weightDecay` for decayed slots
+    /// (DINO group 0) and 0 for biases and 1-D tensors (group 1).
+    /// - Parameters:
+    ///   - skip: slots with no gradient this step (frozen last layers): untouched, no decay, no state.
+    package func step(
+        parameters: ParameterArena, gradients: ParameterArena, learningRate lr: Float, weightDecay: Float,
+        skip: (ParameterSlot) -> Bool = { _ in false }
+    ) {
+        for (i, slot) in parameters.slots.enumerated() where slot.isTrainable && !skip(slot) {
+            steps[i] += 1
+            let t = steps[i]
+            let wd = slot.isDecayed ? weightDecay : 0
+            let biasCorrection1 = 1 - pow(Double(beta1), Double(t))
+            let biasCorrection2 = 1 - pow(Double(beta2), Double(t))
+            let stepSize = Float(Double(lr) / biasCorrection1)
+            let biasCorrection2Root = Float(biasCorrection2.squareRoot())
+            let p = parameters.buffer(slot: i).baseAddress!
+            let g = gradients.buffer(slot: i).baseAddress!
+            let m = firstMoment.buffer(slot: i).baseAddress!
+            let v = secondMoment.buffer(slot: i).baseAddress!
+            let decay = 1 - lr * wd
+            let (b1, b2, epsilon) = (beta1, beta2, eps)
+            ComputeThreads.parallelFor(slot.count, grain: 8192) { range in
+                for j in range {
+                    if wd != 0 { p[j] *= decay }
+                    m[j] = b1 * m[j] + (1 - b1) * g[j]
+                    v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j]
+                    let denominator = v[j].squareRoot() / biasCorrection2Root + epsilon
+                    p[j] -= stepSize * (m[j] / denominator)
+                }
+            }
+        }
+    }
+}
+
+/// DINO's per-parameter clipping: for each slot, g ← g·clip/(‖g‖+1e-6) when that factor is below 1.
+/// Not a global-norm clip (spec §11.13). Returns the norm of each slot before clipping.
+@discardableResult
+package func clipGradientsPerParameter(_ gradients: ParameterArena, maxNorm clip: Float) -> [Float] {
+    var norms: [Float] = []
+    for i in gradients.slots.indices {
+        let g = gradients.buffer(slot: i)
+        var squares: Double = 0
+        for x in g { squares += Double(x) * Double(x) }
+        let norm = Float(squares.squareRoot())
+        norms.append(norm)
+        let factor = clip / (norm + 1e-6)
+        if factor < 1 { for j in g.indices { g[j] *= factor } }
+    }
+    return norms
+}
+
+/// Whether a slot is one of the last layers DINO freezes during the first `freeze_last_layer` epochs
+/// (names containing "last_layer": `last_layer` and `last_layer_c`, v and g).
+package func isLastLayer(_ slot: ParameterSlot) -> Bool { slot.key.contains("last_layer") }
+
+/// The EMA teacher update: teacher ← m·teacher + (1 − m)·student for every parameter, in PyTorch's order
+/// (`mul_(m).add_((1 - m) * student)`), including weight-norm g and v.
+package func updateTeacher(_ teacher: ParameterArena, student: ParameterArena, momentum m: Float) {
+    precondition(teacher.slots.map(\.shape) == student.slots.map(\.shape), "updateTeacher: layouts differ")
+    let t = teacher.storage.pointer
+    let s = student.storage.pointer
+    let oneMinus = 1 - m
+    ComputeThreads.parallelFor(teacher.storage.count, grain: 16_384) { range in
+        for j in range { t[j] = t[j] * m + oneMinus * s[j] }
+    }
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// The thread pool of the kernels: a fixed thread count and a deterministic static partition. Which thread
+// computes an element never changes the value computed (reductions use fixed-size chunks, see `chunkedSum`).
+
+import Dispatch
+import Foundation
+
+/// The number of threads cribo's kernels use, and the parallel loop that uses them.
+///
+/// Default: `CRIBO_THREADS` if set, else all cores. Several MPI ranks sharing a machine set 1 per rank.
+package enum ComputeThreads {
+    nonisolated(unsafe) private static var configured: Int = {
+        if let text = ProcessInfo.processInfo.environment["CRIBO_THREADS"], let value = Int(text), value > 0 {
+            return value
+        }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
+
+    /// The thread count used by `parallelFor` (at least 1).
+    package static var count: Int {
+        get { configured }
+        set {
+            precondition(newValue >= 1, "ComputeThreads.count must be at least 1, got \(newValue)")
+            configured = newValue
+        }
+    }
+
+    /// Runs `body(range)` over a static partition of `0..<total` into at most `count` contiguous ranges.
+    ///
+    /// Ranges are whole multiples of `grain` (except the last), so that a kernel may rely on alignment.
+    /// Runs inline when there is one thread or too little work (`total <= grain`).
+    package static func parallelFor(_ total: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        if total <= 0 { return }
+        let units = (total + grain - 1) / grain
+        let threads = min(count, units)
+        if threads <= 1 {
+            body(0..<total)
+            return
+        }
+        let perThread = (units + threads - 1) / threads
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let start = t * perThread * grain
+                let end = min(total, (t + 1) * perThread * grain)
+                if start < end { body(start..<end) }
+            }
+        }
+    }
+
+    /// Runs `body(index)` for every index in `0..<total`, spread over the threads.
+    package static func parallelForEach(_ total: Int, _ body: (Int) -> Void) {
+        parallelFor(total) { range in for index in range { body(index) } }
+    }
+}

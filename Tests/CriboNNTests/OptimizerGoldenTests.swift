@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// AdamW (torch.optim.AdamW with DINO's two groups and changing lr/wd), per-parameter clipping and DINO's
+// cosine schedules against the golden script's PyTorch/numpy values.
+
+import CriboNN
+import CriboTensor
+import CriboTestSupport
+import Testing
+
+@Suite struct OptimizerGoldenTests {}
+
+extension OptimizerGoldenTests {
+    @Test func adamWMatchesTorchWithDINOGroups() throws {
+        let g = try golden("adamw.safetensors")
+        let arena = ParameterArena(slots: [
+            ParameterSlot(key: "p0", shape: [5, 3], initializer: .constant(0)),
+            ParameterSlot(key: "p1", shape: [3], initializer: .constant(0)),
+        ])
+        #expect(arena.slots[0].isDecayed && !arena.slots[1].isDecayed, "DINO groups: 2-D decayed, 1-D not")
+        try load(arena, from: g)
+        let gradients = ParameterArena(like: arena)
+        let optimizer = AdamW(like: arena)
+        let rates: [Float] = [1e-2, 5e-3, 2e-2, 1e-3]
+        let decays: [Float] = [0.04, 0.1, 0.2, 0.4]
+        let adamRelative: Float = 1e-6
+        for t in 0..<4 {
+            for key in ["p0", "p1"] {
+                let grad = try g.tensor("grad\(t).\(key)")
+                gradients.pointer(key).update(from: grad.pointer, count: grad.count)
+            }
+            optimizer.step(parameters: arena, gradients: gradients, learningRate: rates[t], weightDecay: decays[t])
+            for (i, key) in ["p0", "p1"].enumerated() {
+                expectClose(UnsafeBufferPointer(arena.buffer(slot: i)), try g.tensor("step\(t).\(key)"), atol: 1e-7,
+                    rtol: adamRelative, "AdamW step \(t) \(key)")
+            }
+        }
+    }
+
+    @Test func frozenSlotsAreSkippedEntirely() {
+        let arena = ParameterArena(slots: [
+            ParameterSlot(key: "head.last_layer.weight_v", shape: [2, 2], initializer: .constant(1)),
+            ParameterSlot(key: "head.mlp.0.weight", shape: [2, 2], initializer: .constant(1)),
+        ])
+        arena.initialize(seed: 0)
+        let gradients = ParameterArena(like: arena)
+        gradients.storage.pointer.update(repeating: 0.5, count: gradients.storage.count)
+        let optimizer = AdamW(like: arena)
+        optimizer.step(parameters: arena, gradients: gradients, learningRate: 0.1, weightDecay: 0.5, skip: isLastLayer)
+        #expect(arena.buffer(slot: 0).allSatisfy { $0 == 1 }, "frozen last layer: no update, no decay")
+        #expect(arena.buffer(slot: 1).allSatisfy { $0 < 1 }, "other slots update")
+        #expect(optimizer.steps == [0, 1], "a frozen slot keeps no step count (fresh state when unfrozen)")
+    }
+
+    @Test func perParameterClippingMatchesDINO() throws {
+        let g = try golden("adamw.safetensors")
+        let arena = ParameterArena(slots: [
+            ParameterSlot(key: "a", shape: [4, 4], initializer: .constant(0)),
+            ParameterSlot(key: "b", shape: [3], initializer: .constant(0)),
+        ])
+        try load(arena, from: g, prefix: "clipin.")
+        clipGradientsPerParameter(arena, maxNorm: 0.3)
+        expectClose(UnsafeBufferPointer(arena.buffer(slot: 0)), try g.tensor("clipout.a"), atol: 1e-7, rtol: 1e-6, "clipped a")
+        expectClose(UnsafeBufferPointer(arena.buffer(slot: 1)), try g.tensor("clipout.b"), atol: 0, rtol: 0, "untouched b")
+    }
+
+    @Test func schedulesMatchDINOCosineScheduler() throws {
+        let g = try golden("schedule.safetensors")
+        let cases: [(String, Schedule)] = [
+            ("lr", .cosine(base: 0.5, final: 0.01, epochs: 5, iterationsPerEpoch: 7, warmupEpochs: 2, warmupStart: 0)),
+            ("wd", .cosine(base: 0.04, final: 0.4, epochs: 5, iterationsPerEpoch: 7)),
+            ("momentum", .cosine(base: 0.996, final: 1.0, epochs: 5, iterationsPerEpoch: 7)),
+            ("teacher_temp", .teacherTemperature(warmup: 0.04, final: 0.07, warmupEpochs: 3, epochs: 5)),
+        ]
+        for (name, schedule) in cases {
+            let expected = try g.doubles(name)
+            #expect(schedule.values.count == expected.count, "\(name): \(schedule.values.count) values vs \(expected.count)")
+            let worst = zip(schedule.values, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-15, "\(name): max difference \(worst) from numpy")
+        }
+    }
+
+    @Test func teacherEMAFollowsTorchOrder() {
+        let slots = [ParameterSlot(key: "w", shape: [3], initializer: .constant(0))]
+        let teacher = ParameterArena(slots: slots), student = ParameterArena(slots: slots)
+        teacher.storage.pointer.update(from: [1, 2, 3], count: 3)
+        student.storage.pointer.update(from: [3, 2, 1], count: 3)
+        updateTeacher(teacher, student: student, momentum: 0.75)
+        // 0.75·t + 0.25·s, exact in binary
+        #expect(Array(teacher.buffer(slot: 0)) == [1.5, 2, 2.5])
+    }
+}
