@@ -79,6 +79,9 @@ package final class ViTActivations {
         interpolation = (Hp == G && Wp == G) ? nil : PositionInterpolation(sourceSide: G, targetHeight: Hp, targetWidth: Wp)
     }
 
+    /// The DropPath multipliers of block `l` from the last forward pass: [2B] (attention branch, then MLP), 0 or 1/keep.
+    package func dropPathMultipliers(block l: Int) -> [Float] { dropMasks[l].scalars }
+
     /// The input stream of block `l` (inference mode ping-pongs between two buffers).
     func stream(_ l: Int) -> Tensor { isTraining ? streams[l] : streams[l % 2] }
     /// The saved buffers of block `l`.

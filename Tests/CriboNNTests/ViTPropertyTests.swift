@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// Properties of the ViT: DropPath statistics and purity, results independent of the thread count, inference
+// mode equal to training mode, initialisation as specified, vectorised exp/erf accuracy.
+
+import CriboNN
+import CriboTensor
+import CriboTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ViTPropertyTests {}
+
+extension ViTPropertyTests {
+    static let configuration = ViTConfiguration(imageSize: 32, patchSize: 8, embeddingDimension: 24, depth: 4, headCount: 3)
+
+    func run(threads: Int, training: Bool, rate: Float = 0, keys: [UInt64]? = nil) -> [Float] {
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        ComputeThreads.count = threads
+        let cfg = Self.configuration
+        let vit = VisionTransformer(configuration: cfg)
+        let parameters = ParameterArena(slots: VisionTransformer.parameterSlots(for: cfg))
+        parameters.initialize(seed: 5)
+        let activations = ViTActivations(configuration: cfg, batch: 3, gridHeight: 4, gridWidth: 4, isTraining: training)
+        vit.forward(images: randomTensor([3, 3, 32, 32], seed: 6), parameters: parameters, activations: activations,
+            dropPathRate: rate, dropPathKeys: keys)
+        return activations.output.scalars
+    }
+
+    @Test func resultsDoNotDependOnThreadsOrMode() {
+        let reference = run(threads: 1, training: true)
+        #expect(run(threads: 2, training: true) == reference, "2 threads")
+        #expect(run(threads: 3, training: false) == reference, "inference mode, 3 threads")
+        let dropped = run(threads: 1, training: true, rate: 0.3, keys: [1, 2, 3])
+        #expect(run(threads: 2, training: true, rate: 0.3, keys: [1, 2, 3]) == dropped, "DropPath is a pure function of the keys")
+        #expect(run(threads: 1, training: true, rate: 0.3, keys: [4, 5, 6]) != dropped, "other keys, other masks")
+    }
+
+    @Test func dropPathKeepsWithTheRightProbabilityAndRescales() {
+        let cfg = ViTConfiguration(imageSize: 8, patchSize: 8, embeddingDimension: 8, depth: 2, headCount: 1)
+        let vit = VisionTransformer(configuration: cfg)
+        let parameters = ParameterArena(slots: VisionTransformer.parameterSlots(for: cfg))
+        let B = 4000
+        let activations = ViTActivations(configuration: cfg, batch: B, gridHeight: 1, gridWidth: 1, isTraining: true)
+        vit.forward(images: Tensor(zeros: [B, 3, 8, 8]), parameters: parameters, activations: activations,
+            dropPathRate: 0.4, dropPathKeys: (0..<B).map { UInt64($0) })
+        // Block 1 of 2 has rate 0.4: masks are 0 or 1/0.6, kept with probability 0.6, independently per branch.
+        let masks = ViTPropertyTests.masks(activations, block: 1)
+        #expect(masks.allSatisfy { $0 == 0 || abs($0 - 1 / 0.6) < 1e-6 })
+        let attentionKept = Double(masks[0..<B].filter { $0 > 0 }.count) / Double(B)
+        let mlpKept = Double(masks[B...].filter { $0 > 0 }.count) / Double(B)
+        #expect(abs(attentionKept - 0.6) < 0.03 && abs(mlpKept - 0.6) < 0.03, "keep rates \(attentionKept), \(mlpKept)")
+        let same = zip(masks[0..<B], masks[B...]).filter { ($0 > 0) == ($1 > 0) }.count
+        #expect(abs(Double(same) / Double(B) - 0.52) < 0.03, "branches independent (P(same) = 0.6² + 0.4²)")
+        #expect(ViTPropertyTests.masks(activations, block: 0).allSatisfy { $0 == 1 }, "block 0 has rate 0")
+    }
+
+    static func masks(_ activations: ViTActivations, block: Int) -> [Float] { activations.dropPathMultipliers(block: block) }
+
+    @Test func initialisationFollowsTheSpec() {
+        let cfg = ViTConfiguration.vitSmall()
+        let slots = VisionTransformer.parameterSlots(for: cfg)
+        #expect(slots.count == 4 + 12 * 12 + 2)
+        #expect(slots.reduce(0) { $0 + $1.count } == 21_665_664, "vit_small backbone parameter count (spec §1)")
+        #expect(slots.first { $0.key == "patch_embed.proj.weight" }?.initializer == .uniform(bound: 1 / 768.0.squareRoot()))
+        #expect(slots.first { $0.key == "cls_token" }?.isDecayed == true, "cls_token is 3-D: decayed (spec §11.12)")
+        #expect(slots.first { $0.key == "norm.weight" }?.isDecayed == false)
+        let head = DINOHead.parameterSlots(for: DINOHeadConfiguration(inputDimension: 384, normLastLayer: true))
+        let g = head.first { $0.key == "last_layer.weight_g" }!
+        #expect(g.initializer == .constant(1) && !g.isTrainable && g.isDecayed, "g = 1, frozen with norm_last_layer")
+        #expect(head.first { $0.key == "last_layer_c.weight_v" }?.initializer == .uniform(bound: 1.0 / 16))
+        #expect(head.reduce(0) { $0 + $1.count } == 5_509_376 + 2 * (16_777_216 + 65_536), "head parameters (spec §2)")
+        let arena = ParameterArena(slots: slots)
+        arena.initialize(seed: 0)
+        let qkv = arena.buffer(slot: slots.firstIndex { $0.key == "blocks.0.attn.qkv.weight" }!)
+        let mean = qkv.reduce(0, +) / Float(qkv.count)
+        let std = (qkv.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(qkv.count)).squareRoot()
+        #expect(abs(mean) < 1e-4 && abs(std - 0.02) < 2e-4, "trunc-normal(0.02): mean \(mean), std \(std)")
+        let again = ParameterArena(slots: slots)
+        again.initialize(seed: 0)
+        #expect(again.storage.scalars == arena.storage.scalars, "initialisation is a pure function of the seed")
+    }
+
+    @Test func vectorisedExpAndErfAreAccurate() {
+        var worstErf = 0.0, worstExp = 0.0
+        var x: Float = -7
+        while x <= 7 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 1e-4 })
+            let e = vectorErf(lanes)
+            for i in 0..<8 { worstErf = max(worstErf, abs(Double(e[i]) - erf(Double(lanes[i])))) }
+            x += 0.0137
+        }
+        x = -87
+        while x <= 88 {
+            let v = vectorExp(SIMD8(repeating: x))[0]
+            worstExp = max(worstExp, abs(Double(v) - exp(Double(x))) / exp(Double(x)))
+            x += 0.731
+        }
+        #expect(worstErf <= 3e-7, "erf max abs error \(worstErf)")
+        #expect(worstExp <= 2.5e-7, "exp max rel error \(worstExp)")
+        #expect(vectorExp(SIMD8(repeating: -100))[0] == 0)
+    }
+}
