@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// The executables as a user runs them: `--help` output against committed snapshots, stages that are not built
+// yet exiting non-zero without output files, and `cribo-features embed` errors that name the file.
+
+import CriboTestSupport
+import Foundation
+import Testing
+
+/// Runs a built product of this package (the binaries sit beside the test bundle) and returns (status, output).
+func runProduct(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
+    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [folder.appendingPathComponent(name)]
+    candidates.append(folder.deletingLastPathComponent().appendingPathComponent(name))
+    guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates[0].path])
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+let snapshotDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots").path
+
+@Suite struct ExecutableTests {}
+
+extension ExecutableTests {
+    @Test(arguments: [
+        ("cribo-ingest", ["--help"]), ("cribo-pretrain", ["--help"]), ("cribo-features", ["--help"]),
+        ("cribo-features", ["embed", "--help"]), ("cribo-evaluate", ["--help"]),
+    ])
+    func helpMatchesSnapshot(product: String, arguments: [String]) throws {
+        let (status, output) = try runProduct(product, arguments)
+        #expect(status == 0)
+        let name = ([product] + arguments.filter { $0 != "--help" }).joined(separator: "-") + ".txt"
+        let path = snapshotDirectory + "/" + name
+        if ProcessInfo.processInfo.environment["CRIBO_RECORD_SNAPSHOTS"] == "1" {
+            try output.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(output == expected, "help of \(product) \(arguments) changed; rerun with CRIBO_RECORD_SNAPSHOTS=1 if intended")
+    }
+
+    @Test(arguments: ["cribo-ingest", "cribo-pretrain", "cribo-evaluate"])
+    func unbuiltStagesSaySoAndFail(product: String) throws {
+        let (status, output) = try runProduct(product, [])
+        #expect(status == 2)
+        #expect(output.contains("not built yet"), "\(output)")
+    }
+
+    @Test func embedNamesTheMissingOrBadFile() throws {
+        let (status, output) = try runProduct("cribo-features", [
+            "embed", "--checkpoint", "/nonexistent/w.safetensors", "--input", "/nonexistent/x.safetensors", "--output", "/tmp/y",
+        ])
+        #expect(status != 0)
+        #expect(output.contains("/nonexistent/w.safetensors"), "\(output)")
+        let junk = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-junk-\(getpid()).safetensors").path
+        try Data("not a tensor file at all".utf8).write(to: URL(fileURLWithPath: junk))
+        let (status2, output2) = try runProduct("cribo-features", ["embed", "--checkpoint", junk, "--input", junk, "--output", "/tmp/y"])
+        #expect(status2 != 0)
+        #expect(output2.contains(junk) && output2.contains("not a valid safetensors file"), "\(output2)")
+    }
+}
