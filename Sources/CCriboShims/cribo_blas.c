@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint,
                          blasint, float, const float *, blasint, const float *, blasint, float, float *,
@@ -18,6 +19,18 @@ static const char *blas_soname;
 static sgemm_fn blas_sgemm;
 static corename_fn blas_corename;
 static set_threads_fn blas_set_threads;
+
+#if defined(__x86_64__) && defined(CRIBO_REQUIRE_AVX2) && !defined(CRIBO_PORTABLE)
+// The Swift kernels are compiled for AVX2+FMA (Package.swift); fail with a message instead of SIGILL.
+__attribute__((constructor)) static void cribo_require_avx2(void) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        fputs("cribo: this build needs an x86-64 CPU with AVX2 and FMA (Haswell or newer); "
+              "rebuild with CRIBO_PORTABLE=1 for older CPUs\n", stderr);
+        _exit(70);
+    }
+}
+#endif
 
 unsigned cribo_cpu_features(void) {
     unsigned features = 0;

@@ -37,20 +37,9 @@ package func softmaxForward(
 package func exponentiateNormalized(_ y: UnsafeMutablePointer<Float>, count K: Int) {
     var maximum = -Float.infinity
     for k in 0..<K { maximum = max(maximum, y[k]) }
-    var sums = SIMD8<Float>(repeating: 0)
-    var k = 0
-    while k + 8 <= K {
-        let e = vectorExp(UnsafeRawPointer(y + k).loadUnaligned(as: SIMD8<Float>.self) - maximum)
-        UnsafeMutableRawPointer(y + k).storeBytes(of: e, as: SIMD8<Float>.self)
-        sums += e
-        k += 8
-    }
-    var sum = sums.sum()
-    while k < K {
-        y[k] = scalarExp(y[k] - maximum)
-        sum += y[k]
-        k += 1
-    }
+    for k in 0..<K { y[k] = fastExp(y[k] - maximum) }
+    var sum: Float = 0
+    for k in 0..<K { sum += y[k] }
     let inverse = 1 / sum
     for k in 0..<K { y[k] *= inverse }
 }
@@ -64,7 +53,7 @@ package func logSoftmaxForward(output: UnsafeMutablePointer<Float>, input: Unsaf
             var maximum = -Float.infinity
             for k in 0..<K { maximum = max(maximum, x[k]) }
             var sum: Float = 0
-            for k in 0..<K { sum += scalarExp(x[k] - maximum) }
+            for k in 0..<K { sum += fastExp(x[k] - maximum) }
             let logSum = maximum + log(sum)
             for k in 0..<K { y[k] = x[k] - logSum }
         }
@@ -97,7 +86,7 @@ package func crossEntropy(
             var maximum = -Float.infinity
             for k in 0..<K { maximum = max(maximum, probabilities[k]) }
             var sum: Double = 0
-            for k in 0..<K { sum += Double(scalarExp(probabilities[k] - maximum)) }
+            for k in 0..<K { sum += Double(fastExp(probabilities[k] - maximum)) }
             let logSum = maximum + Float(log(sum))
             var value: Double = 0
             var mass: Float = 0
@@ -109,7 +98,7 @@ package func crossEntropy(
             if let dLogits {
                 let w = (rowWeights?[r] ?? 1) * inverseT
                 let d = dLogits + r * K
-                for k in 0..<K { d[k] += w * (scalarExp(probabilities[k] - logSum) * mass - p[k]) }
+                for k in 0..<K { d[k] += w * (fastExp(probabilities[k] - logSum) * mass - p[k]) }
             }
         }
     }
