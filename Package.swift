@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
-            dependencies: ["CriboCommandLine", "CriboNN", "CriboTestSupport"],
+            dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboTestSupport"],
             swiftSettings: kernelSettings
         ),
     ],

@@ -55,6 +55,11 @@ package final class HeadActivations {
     let weightNorms: Tensor  // [O]
     /// The head output: [R, O] logits.
     package let output: Tensor
+    // Backward scratch, allocated on first use.
+    lazy var dNormalized = Tensor(zeros: [rows, bottleneck.shape[1]])
+    lazy var dBottleneck = Tensor(zeros: [rows, bottleneck.shape[1]])
+    lazy var dActivated = Tensor(zeros: [rows, hidden1.shape[1]])
+    lazy var dHidden = Tensor(zeros: [rows, hidden1.shape[1]])
 
     package init(configuration: DINOHeadConfiguration, rows R: Int, path: HeadPath) {
         let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
@@ -147,7 +152,11 @@ package struct DINOHead: Sendable {
         let last = a.path.key
         // Last layer: dW = dYᵀ·x̂ (then through the weight norm), dx̂ = dY·W.
         dWeightScratch.zero()
-        let dNormalized = Tensor(zeros: [R, Bn])
+        let dNormalized = a.dNormalized, dBottleneck = a.dBottleneck, dActivated = a.dActivated, dHidden = a.dHidden
+        dNormalized.zero()
+        dBottleneck.zero()
+        dActivated.zero()
+        dHidden.zero()
         linearBackward(dInput: dNormalized.pointer, dWeight: dWeightScratch.pointer, dBias: nil, dOutput: dOutput,
             input: a.normalized.pointer, weight: a.weight.pointer, rows: R, inFeatures: Bn, outFeatures: O)
         let gIndex = gradients.index(of: prefix + last + ".weight_g")!
@@ -155,14 +164,11 @@ package struct DINOHead: Sendable {
             dG: gradients.slots[gIndex].isTrainable ? p(gradients, last + ".weight_g") : nil,
             dV: p(gradients, last + ".weight_v"), dWeight: dWeightScratch.pointer, g: p(parameters, last + ".weight_g"),
             v: p(parameters, last + ".weight_v"), norms: a.weightNorms.pointer, rows: O, columns: Bn)
-        let dBottleneck = Tensor(zeros: [R, Bn])
         l2NormalizeBackward(dInput: dBottleneck.pointer, dOutput: dNormalized.pointer, output: a.normalized.pointer,
             norms: a.norms.pointer, input: a.bottleneck.pointer, rows: R, columns: Bn)
-        let dActivated = Tensor(zeros: [R, Hd])
         linearBackward(dInput: dActivated.pointer, dWeight: p(gradients, "mlp.4.weight"), dBias: p(gradients, "mlp.4.bias"),
             dOutput: dBottleneck.pointer, input: a.activated2.pointer, weight: p(parameters, "mlp.4.weight"), rows: R,
             inFeatures: Hd, outFeatures: Bn)
-        let dHidden = Tensor(zeros: [R, Hd])
         geluBackward(dInput: dHidden.pointer, dOutput: dActivated.pointer, input: a.hidden2.pointer, count: R * Hd)
         dActivated.zero()
         linearBackward(dInput: dActivated.pointer, dWeight: p(gradients, "mlp.2.weight"), dBias: p(gradients, "mlp.2.bias"),

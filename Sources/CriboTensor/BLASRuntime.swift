@@ -54,11 +54,15 @@ package struct BLASRuntime: Sendable {
         cribo_blas_set_threads(1)  // cribo splits GEMMs over its own threads (ComputeThreads)
     }
 
-    private static func load() throws -> BLASRuntime {
+    /// Loads OpenBLAS, choosing the core type as described in the file header.
+    /// - Parameters:
+    ///   - verify: the start-up check (the largest relative error against a naive GEMM); replaceable so that the
+    ///     fallback path can be exercised (cribo-bench blas --simulate-disagreement).
+    package static func load(verify: () -> Float = verifyAgainstNaive) throws -> BLASRuntime {
         let environment = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         if let environment, !environment.isEmpty {
             try open()
-            let error = verifyAgainstNaive()
+            let error = verify()
             guard error <= verificationTolerance else {
                 throw BLASError.wrongResults(core: String(cString: cribo_blas_corename()), error: error)
             }
@@ -71,7 +75,7 @@ package struct BLASRuntime: Sendable {
             setenv("OPENBLAS_CORETYPE", preferred, 1)
             try open()
             unsetenv("OPENBLAS_CORETYPE")  // children (mpirun ranks) make their own choice
-            let error = verifyAgainstNaive()
+            let error = verify()
             if error <= verificationTolerance {
                 return BLASRuntime(
                     coreName: String(cString: cribo_blas_corename()), library: String(cString: cribo_blas_library()),
@@ -82,7 +86,7 @@ package struct BLASRuntime: Sendable {
             cribo_blas_close()
         }
         try open()
-        let error = verifyAgainstNaive()
+        let error = verify()
         guard error <= verificationTolerance else {
             throw BLASError.wrongResults(core: String(cString: cribo_blas_corename()), error: error)
         }

@@ -7,14 +7,21 @@ import Foundation
 
 /// The number of threads cribo's kernels use, and the parallel loop that uses them.
 ///
-/// Default: `CRIBO_THREADS` if set, else all cores. Several MPI ranks sharing a machine set 1 per rank.
+/// Default: `CRIBO_THREADS` if set; else, under an MPI launcher that puts several ranks on this machine, the cores
+/// divided among them (at least 1 per rank); else all cores.
 package enum ComputeThreads {
-    nonisolated(unsafe) private static var configured: Int = {
-        if let text = ProcessInfo.processInfo.environment["CRIBO_THREADS"], let value = Int(text), value > 0 {
-            return value
+    nonisolated(unsafe) private static var configured: Int = defaultCount(
+        environment: ProcessInfo.processInfo.environment, cores: ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The default thread count for an environment and core count (see the type's documentation).
+    package static func defaultCount(environment: [String: String], cores: Int) -> Int {
+        if let text = environment["CRIBO_THREADS"], let value = Int(text), value > 0 { return value }
+        let localRankVariables = ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"]
+        for name in localRankVariables {
+            if let text = environment[name], let ranks = Int(text), ranks > 1 { return max(1, cores / ranks) }
         }
-        return ProcessInfo.processInfo.activeProcessorCount
-    }()
+        return max(1, cores)
+    }
 
     /// The thread count used by `parallelFor` (at least 1).
     package static var count: Int {

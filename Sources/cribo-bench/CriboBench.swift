@@ -13,7 +13,7 @@ struct CriboBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cribo-bench",
         abstract: "Benchmarks (release build) and demo helpers.",
-        subcommands: [Engine.self, RandomCheckpoint.self, RandomImages.self])
+        subcommands: [Engine.self, BLAS.self, RandomCheckpoint.self, RandomImages.self])
 }
 
 extension CriboBench {
@@ -53,6 +53,29 @@ extension CriboBench {
             writer.add("images", images)
             try writer.write(to: output)
             print("wrote images \(images.shape) -> \(output)")
+        }
+    }
+}
+
+extension CriboBench {
+    struct BLAS: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load OpenBLAS as cribo does and report the kernel chosen.")
+        @Flag(help: .hidden) var simulateDisagreement = false
+
+        func run() throws {
+            var first = true
+            let runtime = try BLASRuntime.load {
+                if simulateDisagreement && first {
+                    first = false
+                    return .infinity
+                }
+                return BLASRuntime.verifyAgainstNaive()
+            }
+            print("core: \(runtime.coreName)")
+            print("choice: \(runtime.choice.rawValue)")
+            print("library: \(runtime.library)")
+            print("check error: \(runtime.checkError)")
+            if let warning = runtime.warning { print("warning: \(warning)") }
         }
     }
 }

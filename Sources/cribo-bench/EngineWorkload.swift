@@ -68,6 +68,8 @@ final class DINOStepWorkload {
     let images: Tensor
     let center: Tensor
     let weightScratch: Tensor
+    let targets: Tensor, swapped: Tensor, dLogits: Tensor  // [crops, O]
+    let dTokens: Tensor  // [crops, T, D]
     private var step = 0
 
     init(model: BenchModel) {
@@ -94,6 +96,10 @@ final class DINOStepWorkload {
         for i in 0..<images.count { images[flat: i] = Float(rng.nextNormal()) }
         center = Tensor(zeros: [model.head.outputDimension])
         weightScratch = Tensor(zeros: [model.head.outputDimension, model.head.bottleneckDimension])
+        targets = Tensor(zeros: [crops, model.head.outputDimension])
+        swapped = Tensor(zeros: [crops, model.head.outputDimension])
+        dLogits = Tensor(zeros: [crops, model.head.outputDimension])
+        dTokens = Tensor(zeros: [crops, 1 + G * G, model.backbone.embeddingDimension])
     }
 
     /// [CLS] rows of the final-norm tokens: [crops, D].
@@ -113,7 +119,6 @@ final class DINOStepWorkload {
         student.forward(images: images, parameters: teacherParameters, activations: teacherActivations)
         let teacherCls = classTokens(teacherActivations)
         head.forward(input: teacherCls.pointer, parameters: teacherParameters, activations: teacherHead)
-        let targets = Tensor(zeros: [crops, O])
         softmaxForward(output: targets.pointer, input: teacherHead.output.pointer, shift: center.pointer, scale: 1 / 0.04, rows: crops, columns: O)
         // Student with DropPath 0.1.
         let keys = (0..<crops).map { SplitMix64.mix(UInt64(step), UInt64($0)) }
@@ -121,10 +126,10 @@ final class DINOStepWorkload {
         let studentCls = classTokens(studentActivations)
         head.forward(input: studentCls.pointer, parameters: studentParameters, activations: studentHead)
         // DINO loss: ½[mean_b H(T1, S2) + mean_b H(T2, S1)] — the student row of view v meets the teacher of the other view.
-        let swapped = Tensor(zeros: [crops, O])
         (swapped.pointer).update(from: targets.pointer + B * O, count: B * O)
         (swapped.pointer + B * O).update(from: targets.pointer, count: B * O)
-        let losses = Tensor(zeros: [crops]), dLogits = Tensor(zeros: [crops, O])
+        let losses = Tensor(zeros: [crops])
+        dLogits.zero()
         let weights = Tensor(shape: [crops], repeating: 0.5 / Float(B))
         crossEntropy(loss: losses.pointer, dLogits: dLogits.pointer, target: swapped.pointer, logits: studentHead.output.pointer,
             temperature: 0.1, rowWeights: weights.pointer, rows: crops, columns: O)
@@ -133,7 +138,7 @@ final class DINOStepWorkload {
         head.backward(dOutput: dLogits.pointer, dInput: dCls.pointer, parameters: studentParameters, gradients: gradients,
             activations: studentHead, dWeightScratch: weightScratch)
         let T = studentActivations.tokenCount
-        let dTokens = Tensor(zeros: [crops, T, D])
+        dTokens.zero()
         for b in 0..<crops { (dTokens.pointer + b * T * D).update(from: dCls.pointer + b * D, count: D) }
         student.backward(dOutput: dTokens, parameters: studentParameters, gradients: gradients, activations: studentActivations, scratch: scratch)
         optimizer.step(parameters: studentParameters, gradients: gradients, learningRate: 5e-4, weightDecay: 0.04)

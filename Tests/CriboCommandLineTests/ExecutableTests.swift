@@ -2,6 +2,7 @@
 // The executables as a user runs them: `--help` output against committed snapshots, stages that are not built
 // yet exiting non-zero without output files, and `cribo-features embed` errors that name the file.
 
+import CriboTensor
 import CriboTestSupport
 import Foundation
 import Testing
@@ -65,5 +66,42 @@ extension ExecutableTests {
         let (status2, output2) = try runProduct("cribo-features", ["embed", "--checkpoint", junk, "--input", junk, "--output", "/tmp/y"])
         #expect(status2 != 0)
         #expect(output2.contains(junk) && output2.contains("not a valid safetensors file"), "\(output2)")
+    }
+}
+
+extension ExecutableTests {
+    @Test func aCoreTypeSetInTheEnvironmentWins() throws {
+        // Only a child process's environment is set here; this test process's own variables are left alone.
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("cribo-bench") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = "Haswell"
+        process.environment = environment
+        process.arguments = ["blas"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output.contains("core: Haswell") && output.contains("choice: environment"), "\(output)")
+    }
+
+    @Test func aKernelThatDisagreesWithTheNaiveGEMMIsReplaced() throws {
+        let (status, output) = try runProduct("cribo-bench", ["blas", "--simulate-disagreement"])
+        #expect(status == 0)
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]?.isEmpty == false {
+            #expect(output.contains("choice: environment"), "a set OPENBLAS_CORETYPE is never overridden: \(output)")
+        } else {
+            #expect(output.contains("choice: libraryDetection") && output.contains("disagreed with the naive GEMM"), "\(output)")
+        }
+    }
+
+    @Test func threadsDefaultToTheCoresSharedByLocalRanks() {
+        #expect(ComputeThreads.defaultCount(environment: [:], cores: 8) == 8)
+        #expect(ComputeThreads.defaultCount(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "8"], cores: 2) == 1)
+        #expect(ComputeThreads.defaultCount(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "2"], cores: 16) == 8)
+        #expect(ComputeThreads.defaultCount(environment: ["CRIBO_THREADS": "3", "OMPI_COMM_WORLD_LOCAL_SIZE": "8"], cores: 2) == 3)
     }
 }
