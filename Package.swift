@@ -43,9 +43,9 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .target(
             name: "CCriboShims",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CJPEG", "CPNG"],
             cSettings: [.define("CRIBO_REQUIRE_AVX2", .when(platforms: [.linux]))] + portableDefine,
-            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m"), .linkedLibrary("jpeg"), .linkedLibrary("png16")]
         ),
 
         // MARK: - Libraries
@@ -57,6 +57,11 @@ let package = Package(
         .target(
             name: "CriboNN",
             dependencies: ["CriboTensor"],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "CriboData",
+            dependencies: ["CriboTensor", "CArchive", "CCriboShims"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -87,10 +92,12 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "CriboTensorTests", dependencies: ["CriboTensor", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
             dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboTestSupport"],
+            exclude: ["Snapshots"],
             swiftSettings: kernelSettings
         ),
     ],

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// TensorFileWriter: building a safetensors file and writing it atomically (AtomicFile). Tensors are concatenated
-// in name order; the header is padded with spaces to a multiple of 8 (as the
+// TensorFileWriter: building a safetensors file and writing it atomically (AtomicFile). As the reference writer
+// does, tensors are laid out by descending element size, then by name, so that each starts at a multiple of its
+// element size after the 8-byte-aligned header; the header is padded with spaces to a multiple of 8 (as the
 // reference implementation does), so the same content always gives the same bytes.
 
 import Foundation
@@ -55,7 +56,10 @@ package struct TensorFileWriter {
             let items = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
             parts.append("\"__metadata__\":{" + items.joined(separator: ",") + "}")
         }
-        let names = tensors.keys.sorted()
+        let names = tensors.keys.sorted { a, b in
+            let (sizeA, sizeB) = (tensors[a]!.dtype.size, tensors[b]!.dtype.size)
+            return sizeA != sizeB ? sizeA > sizeB : a < b
+        }
         var offsets: [Int] = []
         for name in names {
             let tensor = tensors[name]!

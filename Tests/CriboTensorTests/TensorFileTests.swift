@@ -36,6 +36,10 @@ extension TensorFileTests {
         #expect(bytes == writer.serialized(), "the same content serialises to the same bytes")
         let headerLength = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         #expect((8 + Int(headerLength)) % 8 == 0, "header padded to 8 bytes")
+        for name in file.names {
+            let entry = try file.entry(name)
+            #expect(entry.range.lowerBound % entry.dtype.size == 0, "\(name) aligned to its element size")
+        }
     }
 
     @Test func readsFilesWrittenByPythonSafetensors() throws {
