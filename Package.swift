@@ -30,7 +30,8 @@ let package = Package(
         .executable(name: "cribo-bench", targets: ["cribo-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - C libraries (one system-library target each; Debian packages named as providers)
@@ -61,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "CriboData",
-            dependencies: ["CriboTensor", "CArchive", "CCriboShims"],
+            dependencies: ["CriboTensor", "CArchive", "CCriboShims", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: kernelSettings
         ),
         .target(
