@@ -67,12 +67,12 @@ let package = Package(
         ),
         .target(
             name: "CriboCommandLine",
-            dependencies: ["CriboNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 
         // MARK: - Executables (thin: argument parsing, then one library call)
-        .executableTarget(name: "cribo-ingest", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),
+        .executableTarget(name: "cribo-ingest", dependencies: ["CriboCommandLine", "CriboData"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-pretrain", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),

@@ -113,13 +113,3 @@ package final class ParameterArena {
         }
     }
 }
-
-/// FNV-1a 64 of the UTF-8 bytes: a hash that is the same in every process (unlike `Hasher`).
-package func stableHash(_ text: String) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in text.utf8 {
-        h ^= UInt64(byte)
-        h &*= 0x100_0000_01B3
-    }
-    return h
-}

@@ -48,7 +48,7 @@ extension ExecutableTests {
         #expect(output == expected, "help of \(product) \(arguments) changed; rerun with CRIBO_RECORD_SNAPSHOTS=1 if intended")
     }
 
-    @Test(arguments: ["cribo-ingest", "cribo-pretrain", "cribo-evaluate"])
+    @Test(arguments: ["cribo-pretrain", "cribo-evaluate"])
     func unbuiltStagesSaySoAndFail(product: String) throws {
         let (status, output) = try runProduct(product, [])
         #expect(status == 2)

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+#include "cribo_codecs.h"
+#include "cribo_fs.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
