@@ -15,7 +15,7 @@ package struct ADE20KIngestor: DatasetIngestor {
     package var name: String { "ade20k" }
     package var defaultSplits: [String] { ["training", "validation"] }
     package var knownSplits: [String] { ["training", "validation"] }
-    package func archives(for split: String) -> [String] { [Self.archive] }
+    package func archives(for split: String, rawFolder: String) -> [String] { [Self.archive] }
 
     package func plan(split: String, options: IngestOptions) throws -> IngestPlan {
         let path = options.rawFolder + "/" + Self.archive

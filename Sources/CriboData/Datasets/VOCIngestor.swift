@@ -18,7 +18,7 @@ package struct VOCIngestor: DatasetIngestor {
     package var name: String { "voc" }
     package var defaultSplits: [String] { ["train", "val"] }
     package var knownSplits: [String] { ["train", "val", "trainval"] }
-    package func archives(for split: String) -> [String] { [Self.archive] }
+    package func archives(for split: String, rawFolder: String) -> [String] { [Self.archive] }
 
     package func plan(split: String, options: IngestOptions) throws -> IngestPlan {
         let listSuffix = "VOC2012/ImageSets/Segmentation/\(split).txt"

@@ -44,7 +44,7 @@ package final class IngestJob: @unchecked Sendable {
             throw IngestError.unknownSplit(dataset: ingestor.name, split: split, known: ingestor.knownSplits)
         }
         let started = Date()
-        let sources = try ingestor.archives(for: split).map { try sourceStat($0) }
+        let sources = try ingestor.archives(for: split, rawFolder: options.rawFolder).map { try sourceStat($0) }
         let configuration = options.outputConfiguration(dataset: ingestor.name, split: split)
         let configurationHash = Manifest.hash(configuration: configuration)
         if let existing = try? Manifest.load(folder: splitFolder), isUpToDate(existing, sources: sources, hash: configurationHash) {
@@ -61,7 +61,7 @@ package final class IngestJob: @unchecked Sendable {
 
         let plan = try ingestor.plan(split: split, options: options)
         report(.planned(dataset: ingestor.name, split: split, samples: plan.discover == nil ? plan.samples.count : nil))
-        let hashing = ArchiveHashing(paths: plan.archives.map { options.rawFolder + "/" + $0 })
+        let hashing = ArchiveHashing(paths: sources.map { options.rawFolder + "/" + $0.name })
         hashing.start()
         let staging = try StagingStore(path: temporary + "/staging.bin")
         let streamer = ArchiveStreamer(plan: plan, options: options, staging: staging, report: report)

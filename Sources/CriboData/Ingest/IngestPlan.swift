@@ -83,8 +83,8 @@ package protocol DatasetIngestor: Sendable {
     /// The splits ingested by default, and all splits it knows.
     var defaultSplits: [String] { get }
     var knownSplits: [String] { get }
-    /// The archives (official file names) a split needs.
-    func archives(for split: String) -> [String]
+    /// The archives (official file names) a split needs, given what `rawFolder` holds (alternative label files).
+    func archives(for split: String, rawFolder: String) -> [String]
     /// Reads the metadata of the archives in `rawFolder` and plans `split`.
     func plan(split: String, options: IngestOptions) throws -> IngestPlan
 }
