@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
-            dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboTestSupport"],
+            dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboData", "CriboTestSupport"],
             exclude: ["Snapshots"],
             swiftSettings: kernelSettings
         ),
