@@ -49,6 +49,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m"), .linkedLibrary("jpeg"), .linkedLibrary("png16")]
         ),
 
+        .target(name: "CCriboMPI", dependencies: ["CMPI"]),
+
         // MARK: - Libraries
         .target(
             name: "CriboTensor",
@@ -63,6 +65,21 @@ let package = Package(
         .target(
             name: "CriboData",
             dependencies: ["CriboTensor", "CArchive", "CCriboShims", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "CriboDistributed",
+            dependencies: ["CriboTensor", "CCriboMPI"],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "CriboTraining",
+            dependencies: ["CriboNN", "CriboData", "CriboDistributed"],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "CriboEval",
+            dependencies: ["CriboNN", "CriboData"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -94,6 +111,8 @@ let package = Package(
         ),
         .testTarget(name: "CriboTensorTests", dependencies: ["CriboTensor", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboTrainingTests", dependencies: ["CriboTraining", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
