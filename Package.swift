@@ -97,7 +97,7 @@ let package = Package(
         // MARK: - Tools
         .executableTarget(
             name: "cribo-bench",
-            dependencies: ["CriboNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 

@@ -83,9 +83,9 @@ private func taps(inSize: Int, from start: Double, to end: Double, outSize: Int,
     return result
 }
 
-@inline(__always) private func clip8(_ value: Int64) -> UInt8 {
-    let shifted = value >> Int64(precisionBits)
-    return UInt8(clamping: shifted)
+/// Pillow's clip8: the fixed-point sum shifted back and clamped to 0...255 (sums fit in Int32, as in Pillow).
+@inline(__always) private func clip8(_ value: Int32) -> UInt8 {
+    UInt8(clamping: value >> Int32(precisionBits))
 }
 
 /// Resizes an interleaved uint8 image (HWC) to `outWidth × outHeight` like Pillow's `Image.resize(size, filter, box)`.
@@ -111,15 +111,25 @@ package func resample(
     var intermediate: [UInt8]
     if needsHorizontal {
         intermediate = [UInt8](repeating: 0, count: rows * outWidth * C)
-        for y in 0..<rows {
-            for x in 0..<outWidth {
-                let lo = horizontal.start[x], n = horizontal.count[x], base = x * horizontal.kernelSize
-                for c in 0..<C {
-                    var sum = Int64(1 << (precisionBits - 1))
-                    for i in 0..<n {
-                        sum += Int64(pixels[((y + firstRow) * width + lo + i) * C + c]) * Int64(horizontal.weights[base + i])
+        pixels.withUnsafeBufferPointer { source in
+            intermediate.withUnsafeMutableBufferPointer { target in
+                horizontal.weights.withUnsafeBufferPointer { weights in
+                    for y in 0..<rows {
+                        let input = source.baseAddress! + (y + firstRow) * width * C
+                        let output = target.baseAddress! + y * outWidth * C
+                        for x in 0..<outWidth {
+                            let lo = horizontal.start[x], n = horizontal.count[x], w = weights.baseAddress! + x * horizontal.kernelSize
+                            for c in 0..<C {
+                                var sum = Int32(1 << (precisionBits - 1))
+                                var p = input + lo * C + c
+                                for i in 0..<n {
+                                    sum &+= Int32(p.pointee) &* w[i]
+                                    p += C
+                                }
+                                output[x * C + c] = clip8(sum)
+                            }
+                        }
                     }
-                    intermediate[(y * outWidth + x) * C + c] = clip8(sum)
                 }
             }
         }
@@ -127,13 +137,25 @@ package func resample(
         intermediate = Array(pixels[(firstRow * width * C)..<(lastRow * width * C)])
     }
     guard needsVertical else { return intermediate }
-    var output = [UInt8](repeating: 0, count: outHeight * outWidth * C)
-    for y in 0..<outHeight {
-        let lo = vertical.start[y] - firstRow, n = vertical.count[y], base = y * vertical.kernelSize
-        for x in 0..<(outWidth * C) {
-            var sum = Int64(1 << (precisionBits - 1))
-            for i in 0..<n { sum += Int64(intermediate[(lo + i) * outWidth * C + x]) * Int64(vertical.weights[base + i]) }
-            output[y * outWidth * C + x] = clip8(sum)
+    // Vertical pass: for each output row, a weighted sum of whole input rows (vectorises across the row).
+    let rowLength = outWidth * C
+    var output = [UInt8](repeating: 0, count: outHeight * rowLength)
+    var accumulator = [Int32](repeating: 0, count: rowLength)
+    intermediate.withUnsafeBufferPointer { source in
+        output.withUnsafeMutableBufferPointer { target in
+            accumulator.withUnsafeMutableBufferPointer { sum in
+                for y in 0..<outHeight {
+                    let lo = vertical.start[y] - firstRow, n = vertical.count[y], base = y * vertical.kernelSize
+                    for x in 0..<rowLength { sum[x] = Int32(1 << (precisionBits - 1)) }
+                    for i in 0..<n {
+                        let w = vertical.weights[base + i]
+                        let row = source.baseAddress! + (lo + i) * rowLength
+                        for x in 0..<rowLength { sum[x] &+= Int32(row[x]) &* w }
+                    }
+                    let out = target.baseAddress! + y * rowLength
+                    for x in 0..<rowLength { out[x] = clip8(sum[x]) }
+                }
+            }
         }
     }
     return output
