@@ -57,6 +57,14 @@ extension IngestTests {
             labels.formUnion(mask.values)
         }
         #expect(labels.contains(255) && labels.contains(0) && labels.allSatisfy { $0 <= 20 || $0 == 255 }, "VOC indices kept: \(labels.sorted())")
+        // trainaug = train ∪ SegmentationClassAug ids − val; train ids keep their SegmentationClass masks.
+        let aug = try ingest(VOCIngestor(), options, splits: ["trainaug"])["trainaug"]!
+        #expect(aug.sampleCount == 6 + 3 && aug.counts["fromSegmentationClassAug"] == 3, "\(aug.counts)")
+        let augSplit = try ShardedSplit(folder: out + "/voc/trainaug")
+        let augNames = (0..<augSplit.count).map { augSplit.name(at: $0) }
+        #expect(!augNames.contains("2008_000001") && augNames.contains("2011_000001") && augNames == augNames.sorted())
+        let firstTrain = try augSplit.labelMap("mask", at: augNames.firstIndex(of: "2007_000001")!)
+        #expect(firstTrain.values.contains { $0 != 0 }, "train ids keep SegmentationClass, not the all-zero Aug mask")
         // A rerun with the same archives and options does nothing (no file rewritten).
         let shard = out + "/voc/train/" + voc["train"]!.shards[0].file
         let before = try FileManager.default.attributesOfItem(atPath: shard)[.modificationDate] as? Date

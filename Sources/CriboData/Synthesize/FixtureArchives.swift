@@ -99,6 +99,25 @@ package enum FixtureArchives {
                 try writer.addFile(root + "Annotations/\(id).xml", data: Data(vocXML(id: id, scene: scene).utf8))
             }
         }
+        // SBD-style extra images: JPEGs without SegmentationClass, their masks in SegmentationClassAug.zip (gray, no
+        // void band), plus Aug masks for two train ids and one val id (overlaps as in the real lists).
+        let augmentation = try ArchiveWriter(path: folder + "/" + VOCIngestor.augmentationArchive, format: .zip)
+        try augmentation.addDirectory("SegmentationClassAug/")
+        for i in 0..<max(2, options.imagesPerSplit / 2) {
+            let id = String(format: "2011_%06d", i + 1)
+            let (w, h) = options.size(split: "aug", index: i)
+            let scene = renderer.render(index: 200_000 + i, width: w, height: h)
+            try writer.addFile(root + "JPEGImages/\(id).jpg", data: try jpeg(scene, quality: options.jpegQuality))
+            try augmentation.addFile("SegmentationClassAug/\(id).png", data: try PNG.encodeGray(IndexImage(width: w, height: h, values: scene.categories)))
+        }
+        // All-background Aug masks for two train ids and one val id: trainaug must keep the train ids' SegmentationClass
+        // masks and exclude the val id.
+        for (split, index) in [("train", 0), ("train", 1), ("val", 0)] {
+            let (w, h) = options.size(split: split, index: index)
+            try augmentation.addFile("SegmentationClassAug/\(lists[split]![index]).png",
+                data: try PNG.encodeGray(IndexImage(width: w, height: h, values: [UInt8](repeating: 0, count: w * h))))
+        }
+        try augmentation.finish()
         lists["trainval"] = (lists["train"]! + lists["val"]!).sorted()
         for (split, ids) in lists.sorted(by: { $0.key < $1.key }) {
             try writer.addFile(root + "ImageSets/Segmentation/\(split).txt", data: Data(ids.map { $0 + "\n" }.joined().utf8))
