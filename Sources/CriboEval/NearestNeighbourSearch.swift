@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exact k-nearest-neighbour search by inner product (faiss IndexFlatIP semantics): GEMM of a block of queries
+// against one chunk of memory rows at a time, merged into a running top-k per query, so that no query × memory
+// matrix is ever held. Legend: Q queries, M memory rows, D dimension, K neighbours.
+
+import CriboTensor
+
+/// The K best memory rows of each query, best first.
+package struct NeighbourList: Equatable, Sendable {
+    /// K, the neighbours per query.
+    package let neighbourCount: Int
+    /// [Q, K] memory row indices.
+    package var indices: [Int32]
+    /// [Q, K] inner products ⟨query, memory row⟩, non-increasing along each row.
+    package var similarities: [Float]
+}
+
+/// The K memory rows with the largest inner product with each query (exact search).
+///
+/// Concretely: for every query q, the rows m ranked by ⟨q, m⟩ descending, ties broken by the lower memory index, and
+/// the first K kept. With a unit-norm memory this ranks by cosine similarity whatever the query norms.
+/// Products are computed by `gemm` over blocks of `queryBlock` queries × `chunkRows` memory rows; blocks of queries
+/// are spread over `ComputeThreads`, and the result does not depend on the thread count or the chunk sizes beyond
+/// the rounding of the BLAS dot products.
+/// - Parameters:
+///   - queries: [Q, D].
+///   - memory: [M, D], M ≥ K.
+///   - chunkRows: memory rows per GEMM (scratch is queryBlock × chunkRows floats per thread).
+/// - Complexity: 2·Q·M·D flops, O(Q·M) comparisons, O(Q·M·K) in the worst case (a memory sorted ascending).
+package func nearestNeighbours(
+    queries: UnsafePointer<Float>, queryCount Q: Int, memory: UnsafePointer<Float>, memoryCount M: Int,
+    dimension D: Int, neighbours K: Int, chunkRows: Int = 4096, queryBlock: Int = 256
+) -> NeighbourList {
+    precondition(K >= 1 && M >= K, "nearestNeighbours: \(K) neighbours requested from a memory of \(M) rows")
+    precondition(chunkRows >= 1 && queryBlock >= 1 && D >= 1,
+                 "nearestNeighbours: chunkRows \(chunkRows), queryBlock \(queryBlock), dimension \(D)")
+    var result = NeighbourList(
+        neighbourCount: K, indices: Array(repeating: -1, count: Q * K),
+        similarities: Array(repeating: -.infinity, count: Q * K))
+    if Q == 0 { return result }
+    // Small query sets still use every thread: the block shrinks so that there is one per thread.
+    let threads = ComputeThreads.count
+    let block = max(1, min(queryBlock, (Q + threads - 1) / threads))
+    let blocks = (Q + block - 1) / block
+    let chunk = min(chunkRows, M)
+    result.indices.withUnsafeMutableBufferPointer { indices in
+        result.similarities.withUnsafeMutableBufferPointer { similarities in
+            let indexBase = indices.baseAddress!
+            let similarityBase = similarities.baseAddress!
+            ComputeThreads.parallelFor(blocks) { blockRange in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * chunk)
+                defer { scratch.deallocate() }
+                for b in blockRange {
+                    let q0 = b * block
+                    let qn = min(block, Q - q0)
+                    var m0 = 0
+                    while m0 < M {
+                        let mn = min(chunk, M - m0)
+                        gemm(transposeA: false, transposeB: true, m: qn, n: mn, k: D, a: queries + q0 * D, lda: D,
+                             b: memory + m0 * D, ldb: D, c: scratch, ldc: mn, parallel: false)
+                        for qi in 0..<qn {
+                            mergeTopK(
+                                similarities: similarityBase + (q0 + qi) * K, indices: indexBase + (q0 + qi) * K,
+                                neighbours: K, candidates: scratch + qi * mn, count: mn, firstIndex: m0)
+                        }
+                        m0 += mn
+                    }
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// Merges a chunk of candidate similarities (memory rows firstIndex..<firstIndex+count) into a sorted top-K list.
+///
+/// A candidate enters only when strictly greater than the current K-th similarity, and is placed after equal
+/// entries; since chunks arrive in increasing memory order, the lower memory index wins every tie.
+@inline(__always)
+private func mergeTopK(
+    similarities: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, neighbours K: Int,
+    candidates: UnsafePointer<Float>, count: Int, firstIndex: Int
+) {
+    var threshold = similarities[K - 1]
+    for j in 0..<count {
+        let s = candidates[j]
+        if !(s > threshold) { continue }
+        var position = K - 1
+        while position > 0 && similarities[position - 1] < s {
+            similarities[position] = similarities[position - 1]
+            indices[position] = indices[position - 1]
+            position -= 1
+        }
+        similarities[position] = s
+        indices[position] = Int32(firstIndex + j)
+        threshold = similarities[K - 1]
+    }
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exact k-NN by inner product: the chunked GEMM + running top-k against a Double brute force, for chunk and block
+// sizes that do not divide the sizes, and the tie rule (lower memory index first).
+
+import CriboEval
+import CriboTensor
+import CriboTestSupport
+import Testing
+
+@Suite(.serialized) struct NearestNeighbourSearchTests {}
+
+extension NearestNeighbourSearchTests {
+    @Test(arguments: [(1000, 7, 64), (1000, 333, 5), (997, 4096, 256), (50, 1, 3)])
+    func matchesBruteForce(memoryCount M: Int, chunkRows: Int, queryBlock: Int) {
+        let (Q, D, K) = (37, 24, 10)
+        let queries = randomTensor([Q, D], seed: 21)
+        let memory = randomTensor([M, D], seed: 22)
+        let found = nearestNeighbours(
+            queries: queries.pointer, queryCount: Q, memory: memory.pointer, memoryCount: M, dimension: D,
+            neighbours: K, chunkRows: chunkRows, queryBlock: queryBlock)
+        for q in 0..<Q {
+            let exact = (0..<M).map { m in
+                (0..<D).reduce(0.0) { $0 + Double(queries[flat: q * D + $1]) * Double(memory[flat: m * D + $1]) }
+            }
+            let expected = (0..<M).sorted { exact[$0] > exact[$1] || (exact[$0] == exact[$1] && $0 < $1) }.prefix(K)
+            #expect(found.indices[(q * K)..<((q + 1) * K)].map { Int($0) } == Array(expected), "query \(q)")
+            for j in 0..<K {
+                let index = Int(found.indices[q * K + j])
+                // Float32 dot products of length 24 over values of order 1.
+                #expect(abs(Double(found.similarities[q * K + j]) - exact[index]) < 1e-4)
+            }
+        }
+    }
+
+    @Test func resultDoesNotDependOnThreadCount() {
+        let (Q, M, D, K) = (300, 2000, 32, 30)
+        let queries = randomTensor([Q, D], seed: 5)
+        let memory = randomTensor([M, D], seed: 6)
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        var results: [NeighbourList] = []
+        for threads in [1, 3] {
+            ComputeThreads.count = threads
+            results.append(nearestNeighbours(queries: queries.pointer, queryCount: Q, memory: memory.pointer,
+                                             memoryCount: M, dimension: D, neighbours: K, chunkRows: 700, queryBlock: 64))
+        }
+        #expect(results[0] == results[1])
+    }
+
+    @Test func tiesGoToTheLowerMemoryIndex() {
+        // Small-integer vectors: every dot product is exact in Float32, so equal rows tie exactly.
+        // Memory rows: 0 = (1,0), 1 = (2,0), 2 = (1,0), 3 = (0,1), 4 = (2,0), 5 = (1,0); query (1, 0):
+        // similarities 1, 2, 1, 0, 2, 1 → ranked 1, 4 (both 2), then 0, 2, 5 (all 1), then 3.
+        let memory: [Float] = [1, 0, 2, 0, 1, 0, 0, 1, 2, 0, 1, 0]
+        let query: [Float] = [1, 0]
+        for chunkRows in [1, 2, 4, 6] {
+            let found = nearestNeighbours(queries: query, queryCount: 1, memory: memory, memoryCount: 6, dimension: 2,
+                                          neighbours: 4, chunkRows: chunkRows)
+            #expect(found.indices == [1, 4, 0, 2], "chunk \(chunkRows)")
+            #expect(found.similarities == [2, 2, 1, 1])
+        }
+    }
+}
