@@ -84,15 +84,16 @@ let package = Package(
         ),
         .target(
             name: "CriboCommandLine",
-            dependencies: ["CriboNN", "CriboData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", "CriboEval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 
         // MARK: - Executables (thin: argument parsing, then one library call)
         .executableTarget(name: "cribo-ingest", dependencies: ["CriboCommandLine", "CriboData"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-pretrain", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),
-        .executableTarget(name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN"], swiftSettings: kernelSettings),
-        .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN", "CriboData", "CriboEval"], swiftSettings: kernelSettings),
+        .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine", "CriboEval"], swiftSettings: kernelSettings),
 
         // MARK: - Tools
         .executableTarget(
@@ -116,7 +117,7 @@ let package = Package(
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
-            dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboData", "CriboTestSupport"],
+            dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboData", "CriboEval", "CriboTestSupport"],
             exclude: ["Snapshots"],
             swiftSettings: kernelSettings
         ),
