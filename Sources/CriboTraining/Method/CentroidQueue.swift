@@ -69,6 +69,15 @@ package final class CentroidQueue {
         self.centroidsPerImage = centroidsPerImage
     }
 
+    /// Replaces the state with saved values of the same shapes (checkpoint resume).
+    package func restore(centroids saved: Tensor, centroidsPerImage counts: [Int], classTokens savedTokens: Tensor) {
+        precondition(saved.count == centroids.count && savedTokens.count == classTokens.count && counts.count == capacity,
+                     "CentroidQueue.restore: saved state \(saved.shape), \(savedTokens.shape), \(counts.count) does not fit this queue")
+        centroids.assign(from: saved)
+        classTokens.assign(from: savedTokens)
+        centroidsPerImage = counts
+    }
+
     /// n = Σ `centroidsPerImage`, the rows searched by the nearest-neighbour retrieval.
     package var validRowCount: Int { centroidsPerImage.reduce(0, +) }
 
