@@ -84,13 +84,14 @@ let package = Package(
         ),
         .target(
             name: "CriboCommandLine",
-            dependencies: ["CriboNN", "CriboData", "CriboEval", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", "CriboEval", "CriboTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 
         // MARK: - Executables (thin: argument parsing, then one library call)
         .executableTarget(name: "cribo-ingest", dependencies: ["CriboCommandLine", "CriboData"], swiftSettings: kernelSettings),
-        .executableTarget(name: "cribo-pretrain", dependencies: ["CriboCommandLine"], swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "cribo-pretrain", dependencies: ["CriboCommandLine", "CriboTraining", "CriboDistributed"], swiftSettings: kernelSettings),
         .executableTarget(
             name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN", "CriboData", "CriboEval"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine", "CriboEval"], swiftSettings: kernelSettings),

@@ -111,12 +111,30 @@ extension PretrainConfiguration {
         return c
     }
 
+    /// The demo configuration (pipelines/demo.yaml): a 4-block ViT on 64×64 crops with patch 8, a 4096-way head,
+    /// K = 8, a 256-image queue — minutes on 2 cores over a few hundred synthetic images.
+    package static var demo: Self {
+        var c = Self(backbone: ViTConfiguration(imageSize: 64, patchSize: 8, embeddingDimension: 96, depth: 4, headCount: 3),
+            head: DINOHeadConfiguration(inputDimension: 96, hiddenDimension: 512, bottleneckDimension: 128, outputDimension: 4096))
+        c.augmentation.imageSize = 64
+        c.clusters = 8
+        c.queueSize = 256
+        c.epochs = 10
+        c.batchSizePerRank = 8
+        c.learningRate = 5e-4
+        c.warmupEpochs = 1
+        c.warmupTeacherTemperatureEpochs = 3
+        c.checkpointEveryIterations = 50
+        return c
+    }
+
     /// The configurations by name.
     package static func named(_ name: String) -> Self? {
         switch name {
         case "vits16-in": return vitSmallImageNet
         case "vitb16-in": return vitBaseImageNet
         case "vits16-coco": return vitSmallCOCO
+        case "demo": return demo
         default: return nil
         }
     }

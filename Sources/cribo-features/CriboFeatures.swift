@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// cribo-features: frozen-backbone features. `embed` runs a backbone checkpoint over a tensor of images; the
-// shard-level feature dump (`extract`) arrives with the evaluation issue.
+// cribo-features: frozen-backbone features. `embed` runs a backbone checkpoint over a tensor of images; `extract`
+// runs it over an ingested split and writes feature shards for cribo-evaluate.
 
 import ArgumentParser
 import CriboCommandLine
+import CriboEval
 import CriboNN
 
 @main
@@ -44,7 +45,71 @@ extension CriboFeatures {
     }
 
     struct Extract: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Feature shards over an ingested split (not built yet).")
-        func run() throws { throw notBuiltYet("cribo-features extract", issue: 6) }
+        static let configuration = CommandConfiguration(
+            abstract: "Feature shards over an ingested split: final-norm patch tokens, [CLS], resized labels.",
+            discussion: """
+                Each image (and its mask) is resized to --resolution squared with Pillow BILINEAR (antialiased; NEAREST \
+                for the mask), scaled to [0, 1] and normalised with the ImageNet mean/std, then run through the \
+                backbone (teacher weights; other grids interpolate the positional embedding). With --augment-epochs N \
+                the split is passed N times through a paired RandomResizedCrop(scale 0.5-2.0, ratio 3/4-4/3) instead, \
+                keyed by (--seed, epoch, image), to build a k-NN memory. Shards are written atomically and \
+                features.json last; a rerun with the same settings skips finished shards.
+                """)
+        @Option(help: "Backbone checkpoint (safetensors, timm/DINO keys).") var checkpoint: String
+        @Option(help: "Ingested split folder, e.g. DATA/shards/voc/val.") var split: String
+        @Option(help: "Output feature folder.") var out: String
+        @Option(help: "Square input resolution S (a multiple of the patch size).") var resolution: Int = 448
+        @Option(help: "Stored token type: f32 or f16.") var dtype: String = "f32"
+        @Option(help: "Images per forward pass.") var batchSize: Int = 16
+        @Option(help: "Images per feature shard.") var imagesPerShard: Int = 256
+        @Option(help: "Augmented passes for memory building (0: the evaluation transform).") var augmentEpochs: Int = 0
+        @Option(help: "Seed of the augmentation crops.") var seed: UInt64 = 0
+        @Flag(help: "Use open-hummingbird-eval's std (0.229, 0.224, 0.255), with its typo for blue.") var hummingbirdStd = false
+        @Option(help: "Store thumbnails of the first N images (report figures).") var thumbnails: Int = 16
+        @Option(help: "Thumbnail side in pixels (at most the resolution).") var thumbnailSize: Int = 96
+        @Option(help: "Attention heads, for checkpoints without architecture metadata.") var heads: Int?
+        @OptionGroup var compute: ComputeArguments
+
+        func validate() throws {
+            guard FeatureDType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32 or f16") }
+            guard resolution >= 1, batchSize >= 1, imagesPerShard >= 1 else {
+                throw ValidationError("--resolution, --batch-size and --images-per-shard must be at least 1")
+            }
+            guard augmentEpochs >= 0, thumbnails >= 0, thumbnailSize >= 1 else {
+                throw ValidationError("--augment-epochs and --thumbnails must be non-negative, --thumbnail-size positive")
+            }
+        }
+
+        func run() throws {
+            try compute.apply()
+            var options = FeatureExtractionOptions(splitFolder: split, outFolder: out, checkpointPath: checkpoint, resolution: resolution)
+            options.dtype = FeatureDType(rawValue: dtype)!
+            options.normalization = hummingbirdStd ? .hummingbird : .imagenet
+            options.batchSize = batchSize
+            options.imagesPerShard = imagesPerShard
+            options.augmentationEpochs = augmentEpochs
+            options.seed = seed
+            options.thumbnailCount = thumbnails
+            options.thumbnailSize = thumbnailSize
+            options.headCount = heads
+            let display = ProgressDisplay(label: "features")
+            try FeatureExtractor(options: options) { event in
+                switch event {
+                case .upToDate(let manifest):
+                    display.log("\(out): up to date (\(manifest.shards.count) shards of \(manifest.sampleCount) images); nothing to do")
+                case .planned(let toExtract, let kept, let images):
+                    display.log("\(images) images: \(toExtract) shards to extract, \(kept) kept from an earlier run")
+                case .progress(let done, let total):
+                    display.update(done: done, total: total, unit: "images")
+                case .shardWritten:
+                    break
+                case .finished(let manifest, let seconds):
+                    display.finish()
+                    display.log("\(manifest.settings.dataset)/\(manifest.settings.split): \(manifest.shards.count) shards, tokens "
+                        + "[\(manifest.gridHeight)x\(manifest.gridWidth)x\(manifest.dimension)] \(manifest.settings.dtype.rawValue), "
+                        + String(format: "%.1f s", seconds) + " -> \(out)")
+                }
+            }.run()
+        }
     }
 }

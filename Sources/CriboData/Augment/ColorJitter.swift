@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+// torchvision's ColorJitter on a PIL image, byte-exact: brightness, contrast and saturation are Pillow's
+// ImageEnhance blends against a degenerate image (black, the rounded mean luma, the luma image) with Pillow's
+// float32 Image.blend arithmetic (truncation, clipping only when extrapolating); hue goes through Pillow's
+// RGB → HSV conversion, adds int32(h·255) to the 8-bit hue with wrap-around (torchvision's numpy code) and
+// converts back with Pillow's HSV → RGB. The mixed float/double arithmetic of Convert.c is kept as written.
+// reference: torchvision transforms.py ColorJitter, _functional_pil.adjust_*; Pillow ImageEnhance.py,
+// libImaging/Blend.c, libImaging/Convert.c rgb2hsv_row/hsv2rgb
+
+import Foundation
+
+/// The drawn parameters of one torchvision ColorJitter call.
+package struct JitterParameters: Equatable, Sendable {
+    /// The order the four operations run in: a permutation of 0 brightness, 1 contrast, 2 saturation, 3 hue.
+    package var order: [Int]
+    /// Brightness factor (blend with black).
+    package var brightness: Double
+    /// Contrast factor (blend with the mean gray).
+    package var contrast: Double
+    /// Saturation factor (blend with the grayscale image).
+    package var saturation: Double
+    /// Hue shift in turns, in [−0.5, 0.5].
+    package var hue: Double
+
+    /// Jitter parameters from their parts.
+    package init(order: [Int], brightness: Double, contrast: Double, saturation: Double, hue: Double) {
+        precondition(order.sorted() == [0, 1, 2, 3], "JitterParameters: order \(order) is not a permutation of 0...3")
+        self.order = order
+        self.brightness = brightness
+        self.contrast = contrast
+        self.saturation = saturation
+        self.hue = hue
+    }
+}
+
+/// One byte of Pillow's `Image.blend(degenerate, image, alpha)` (float32 arithmetic, truncation toward zero).
+@inline(__always) private func blend(_ degenerate: UInt8, _ value: UInt8, _ alpha: Float) -> UInt8 {
+    let result = Float(degenerate) + alpha * Float(Int(value) - Int(degenerate))
+    if alpha >= 0 && alpha <= 1 { return UInt8(result) }
+    if result <= 0 { return 0 }
+    if result >= 255 { return 255 }
+    return UInt8(result)
+}
+
+extension RGBImage {
+    /// Every byte mapped through a 256-entry table.
+    private func mapped(_ table: [UInt8]) -> RGBImage {
+        RGBImage(width: width, height: height, pixels: pixels.map { table[Int($0)] })
+    }
+
+    /// Brightness as `ImageEnhance.Brightness(img).enhance(factor)`: blend with black.
+    package func brightnessAdjusted(_ factor: Double) -> RGBImage {
+        let alpha = Float(factor)
+        if alpha == 1 { return self }
+        return mapped((0...255).map { blend(0, UInt8($0), alpha) })
+    }
+
+    /// Contrast as `ImageEnhance.Contrast(img).enhance(factor)`: blend with the gray level
+    /// m = int(mean luma + 0.5).
+    package func contrastAdjusted(_ factor: Double) -> RGBImage {
+        let alpha = Float(factor)
+        if alpha == 1 { return self }
+        var sum = 0
+        for value in luma() { sum += Int(value) }
+        let mean = UInt8(Double(sum) / Double(max(width * height, 1)) + 0.5)
+        return mapped((0...255).map { blend(mean, UInt8($0), alpha) })
+    }
+
+    /// Saturation as `ImageEnhance.Color(img).enhance(factor)`: blend each channel with the pixel's luma.
+    package func saturationAdjusted(_ factor: Double) -> RGBImage {
+        let alpha = Float(factor)
+        if alpha == 1 { return self }
+        let l = luma()
+        var out = pixels
+        for k in 0..<l.count {
+            for c in 0..<3 { out[3 * k + c] = blend(l[k], pixels[3 * k + c], alpha) }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+
+    /// Hue as torchvision's `adjust_hue` on PIL: the 8-bit HSV hue plus uint8(int32(shift·255)), wrapping.
+    /// - Parameter shift: in [−0.5, 0.5] turns.
+    package func hueAdjusted(_ shift: Double) -> RGBImage {
+        precondition(shift >= -0.5 && shift <= 0.5, "hueAdjusted: shift \(shift) is not in [-0.5, 0.5]")
+        let offset = UInt8(truncatingIfNeeded: Int32(shift * 255))
+        var out = pixels
+        for k in 0..<(width * height) {
+            var (h, s, v) = pillowHSV(pixels[3 * k], pixels[3 * k + 1], pixels[3 * k + 2])
+            h &+= offset
+            (out[3 * k], out[3 * k + 1], out[3 * k + 2]) = pillowRGB(h, s, v)
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+
+    /// The four jitter operations in `parameters.order`, as `ColorJitter.forward` with fixed parameters.
+    package func jittered(_ parameters: JitterParameters) -> RGBImage {
+        var image = self
+        for operation in parameters.order {
+            switch operation {
+            case 0: image = image.brightnessAdjusted(parameters.brightness)
+            case 1: image = image.contrastAdjusted(parameters.contrast)
+            case 2: image = image.saturationAdjusted(parameters.saturation)
+            default:
+                // ColorJitter(hue=0) never calls adjust_hue, whose HSV round trip is not the identity
+                if parameters.hue != 0 { image = image.hueAdjusted(parameters.hue) }
+            }
+        }
+        return image
+    }
+}
+
+/// Pillow's rgb2hsv_row: 8-bit H, S, V with float32 ratios and the double-precision steps of the C code.
+private func pillowHSV(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
+    let maxc = max(r, g, b), minc = min(r, g, b)
+    if minc == maxc { return (0, 0, maxc) }
+    let cr = Float(maxc - minc)
+    let s = cr / Float(maxc)
+    let rc = Float(maxc - r) / cr, gc = Float(maxc - g) / cr, bc = Float(maxc - b) / cr
+    var h: Float
+    if r == maxc {
+        h = bc - gc
+    } else if g == maxc {
+        h = Float(2.0 + Double(rc) - Double(bc))
+    } else {
+        h = Float(4.0 + Double(gc) - Double(rc))
+    }
+    h = Float(fmod(Double(h) / 6.0 + 1.0, 1.0))
+    let uh = UInt8(clamping: Int(Double(h) * 255.0))
+    let us = UInt8(clamping: Int(Double(s) * 255.0))
+    return (uh, us, maxc)
+}
+
+/// Pillow's hsv2rgb for one pixel (C `round`, i.e. half away from zero).
+private func pillowRGB(_ h: UInt8, _ s: UInt8, _ v: UInt8) -> (UInt8, UInt8, UInt8) {
+    if s == 0 { return (v, v, v) }
+    let h6 = Double(h) * 6.0 / 255.0
+    let i = Int(h6.rounded(.down))
+    let f = Float(h6 - Double(i))
+    let fs = Float(Double(s) / 255.0)
+    let vd = Double(v)
+    let p = UInt8(clamping: Int((vd * (1.0 - Double(fs))).rounded()))
+    let q = UInt8(clamping: Int((vd * (1.0 - Double(fs * f))).rounded()))
+    let t = UInt8(clamping: Int((vd * (1.0 - Double(fs) * (1.0 - Double(f)))).rounded()))
+    switch i % 6 {
+    case 0: return (v, t, p)
+    case 1: return (q, v, p)
+    case 2: return (p, v, t)
+    case 3: return (p, q, v)
+    case 4: return (t, p, v)
+    default: return (v, p, q)
+    }
+}

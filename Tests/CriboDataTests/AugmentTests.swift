@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// The uint8 pixel operations of CrIBo's augmentation against torchvision 0.28 / Pillow with fixed parameters
+// (goldens from make_augment_golden.py): crop + bicubic resize, flip, brightness/contrast/saturation/hue alone
+// and in two ColorJitter orders, grayscale, Pillow's box-approximated Gaussian blur, solarize — all byte-exact —
+// and ToTensor + Normalize, bit-exact in float32.
+
+import CriboData
+import CriboTensor
+import CriboTestSupport
+import Testing
+
+@Suite struct AugmentTests {}
+
+extension AugmentTests {
+    static let width = 61, height = 47
+
+    /// The golden's textured 61x47 input.
+    static func goldenImage(_ g: TensorFile) throws -> RGBImage {
+        RGBImage(width: width, height: height, pixels: try g.integers("image").map { UInt8($0) })
+    }
+
+    /// Largest absolute byte difference (Int.max on a size mismatch).
+    static func worstByte(_ actual: [UInt8], _ expected: [Int64]) -> Int {
+        guard actual.count == expected.count else { return Int.max }
+        return zip(actual, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
+    }
+
+    @Test func cropAndResizeMatchTorchvisionExactly() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        let boxes = try g.integers("crop.boxes").map { Int($0) }  // [K, 5]: i, j, h, w, size
+        for k in 0..<(boxes.count / 5) {
+            let b = Array(boxes[(5 * k)..<(5 * k + 5)])
+            let ours = image.resizedCrop(CropBox(top: b[0], left: b[1], height: b[2], width: b[3]), outWidth: b[4], outHeight: b[4])
+            let worst = Self.worstByte(ours.pixels, try g.integers("crop.\(k)"))
+            #expect(worst == 0, "crop \(b): max byte difference \(worst)")
+        }
+    }
+
+    @Test func flipMatchesTorchvisionAndIsAnInvolution() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        #expect(Self.worstByte(image.horizontallyFlipped().pixels, try g.integers("flip")) == 0)
+        #expect(image.horizontallyFlipped().horizontallyFlipped() == image)
+    }
+
+    static let factors: [(String, [Double])] = [
+        ("brightness", [0.0, 0.6, 0.83, 1.0, 1.27, 1.4]),
+        ("contrast", [0.6, 0.91, 1.33, 1.4]),
+        ("saturation", [0.0, 0.8, 0.95, 1.2]),
+        ("hue", [-0.1, -0.037, 0.0, 0.05, 0.1]),
+    ]
+
+    @Test func colourOperationsMatchPillowExactly() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        for (name, values) in Self.factors {
+            for factor in values {
+                let ours: RGBImage
+                switch name {
+                case "brightness": ours = image.brightnessAdjusted(factor)
+                case "contrast": ours = image.contrastAdjusted(factor)
+                case "saturation": ours = image.saturationAdjusted(factor)
+                default: ours = image.hueAdjusted(factor)
+                }
+                let worst = Self.worstByte(ours.pixels, try g.integers("\(name).\(factor)"))
+                #expect(worst == 0, "\(name) \(factor): max byte difference \(worst)")
+            }
+        }
+    }
+
+    @Test func colourJitterInTwoOrdersMatchesTorchvision() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        let params = try g.doubles("jitter.params")  // [K, 8]: order (4), b, c, s, h
+        for k in 0..<(params.count / 8) {
+            let p = Array(params[(8 * k)..<(8 * k + 8)])
+            let jitter = JitterParameters(order: p[0..<4].map { Int($0) }, brightness: p[4], contrast: p[5], saturation: p[6], hue: p[7])
+            let worst = Self.worstByte(image.jittered(jitter).pixels, try g.integers("jitter.\(k)"))
+            #expect(worst == 0, "jitter \(p): max byte difference \(worst)")
+        }
+    }
+
+    @Test func grayscaleAndSolarizeMatchPillow() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        #expect(Self.worstByte(image.grayscaled().pixels, try g.integers("grayscale")) == 0)
+        #expect(Self.worstByte(image.solarized().pixels, try g.integers("solarize")) == 0)
+        // solarize by hand: 127 stays, 128 → 127, 255 → 0
+        let tiny = RGBImage(width: 1, height: 1, pixels: [127, 128, 255])
+        #expect(tiny.solarized().pixels == [127, 127, 0])
+    }
+
+    @Test func gaussianBlurMatchesPillowBoxApproximationExactly() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        let sigmas = try g.doubles("blur.sigmas")
+        for (k, sigma) in sigmas.enumerated() {
+            let worst = Self.worstByte(image.gaussianBlurred(sigma: sigma).pixels, try g.integers("blur.\(k)"))
+            #expect(worst == 0, "blur sigma \(sigma): max byte difference \(worst)")
+        }
+    }
+
+    @Test func boxRadiusHasTheGaussianVariance() {
+        // n box passes of length L = 2r + 1 (r fractional, Gwosdek's extended box) have variance σ², so for
+        // σ = 2, n = 3: σ² / 3 = 4/3, L = √(12·4/3 + 1) = √17 ≈ 4.12, l = 1, a = 3·(2 − 4)/(6·(4/3 − 4)) = 0.375.
+        #expect(abs(pillowBoxRadius(sigma: 2) - 1.375) < 1e-6)
+    }
+
+    @Test func toTensorAndNormalizeMatchTorchvisionBitExactly() throws {
+        let g = try golden("augment.safetensors")
+        let image = try Self.goldenImage(g)
+        let ours = image.normalizedTensor(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        let expected = try g.tensor("normalized")
+        #expect(expected.shape == [3, Self.height, Self.width])
+        ours.withUnsafeBufferPointer { expectClose($0, expected, atol: 0, rtol: 0, "normalized") }
+    }
+}
