@@ -15,6 +15,8 @@ package struct PretrainOutput: Sendable {
     package var folder: String
     package var checkpointPath: String { folder + "/checkpoint.safetensors" }
     package var teacherPath: String { folder + "/teacher_backbone.safetensors" }
+    /// The teacher backbone before training (random init, the same weights as the student), for comparisons.
+    package var initialTeacherPath: String { folder + "/initial_backbone.safetensors" }
     package var logPath: String { folder + "/log.jsonl" }
     package var configurationPath: String { folder + "/configuration.json" }
     package init(folder: String) { self.folder = folder }
@@ -104,6 +106,9 @@ package final class Pretrainer {
 
     /// Runs from the current position to the end (or until `stopAfterIterations` more steps, for tests).
     package func run(stopAfterIterations: Int? = nil) throws {
+        if iteration == 0 && communicator.isRoot && !FileManager.default.fileExists(atPath: output.initialTeacherPath) {
+            try step.model.exportTeacherBackbone(to: output.initialTeacherPath, metadata: ["epochs": "0", "configurationHash": configuration.hash])
+        }
         var remaining = stopAfterIterations ?? Int.max
         while epoch < configuration.epochs && remaining > 0 {
             let (count, produce) = batches(epoch)
@@ -119,6 +124,8 @@ package final class Pretrainer {
             if iteration == (epoch + 1) * iterationsPerEpoch {
                 epoch += 1
                 try saveCheckpoint()
+            } else if remaining == 0 {
+                try saveCheckpoint()  // stopped early: keep the position so that a rerun continues from here
             }
         }
         if epoch == configuration.epochs && communicator.isRoot {

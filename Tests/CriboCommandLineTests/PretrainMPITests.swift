@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// cribo-pretrain for real under Open MPI: `--workers 4` relaunches itself under mpirun, rank 0 writes the checkpoint,
+// log and configuration, a stopped run resumes to the same end state as an uninterrupted one.
+
+import CriboData
+import CriboTensor
+import CriboTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized) struct PretrainMPITests {}
+
+extension PretrainMPITests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
+    func fourRanksTrainResumeAndExport() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-mpi-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: base)
+        _ = try runProduct("cribo-ingest", ["synthesize", "--out", base + "/raw", "--dataset", "coco", "--images-per-split", "32", "--sides", "40-56"])
+        let (ingested, ingestOutput) = try runProduct("cribo-ingest", ["coco", "--raw", base + "/raw", "--out", base + "/shards", "--splits", "train2017"])
+        #expect(ingested == 0, "\(ingestOutput)")
+        let common = ["--data", base + "/shards/coco/train2017", "--workers", "4", "--epochs", "2", "--batch-size", "2", "--image-size", "32",
+                      "--queue-size", "16", "--clusters", "4"]
+        let (status, output) = try runProduct("cribo-pretrain", common + ["--out", base + "/straight"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("on 4 rank(s)"), "\(output)")
+        let teacher = try TensorFile(path: base + "/straight/teacher_backbone.safetensors")
+        #expect(teacher.entries["blocks.0.attn.qkv.weight"] != nil && teacher.entries["head.mlp.0.weight"] == nil)
+        let log = try String(contentsOfFile: base + "/straight/log.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 8, "32 images / (4 ranks × 2) = 4 iterations per epoch, 2 epochs")
+
+        let (first, firstOutput) = try runProduct("cribo-pretrain", common + ["--out", base + "/resumed", "--max-iterations", "3"])
+        #expect(first == 0, "\(firstOutput)")
+        let (second, secondOutput) = try runProduct("cribo-pretrain", common + ["--out", base + "/resumed"])
+        #expect(second == 0 && secondOutput.contains("resumed from") && secondOutput.contains("iteration 3"), "\(secondOutput)")
+        let a = try TensorFile(path: base + "/straight/teacher_backbone.safetensors")
+        let b = try TensorFile(path: base + "/resumed/teacher_backbone.safetensors")
+        for name in a.names { #expect(try a.tensor(name).scalars == b.tensor(name).scalars, "\(name) after resume") }
+        try? FileManager.default.removeItem(atPath: base)
+    }
+}
