@@ -65,3 +65,47 @@ extension LoaderTests {
         #expect(seen == [0, 1, 2, 3])
     }
 }
+
+extension LoaderTests {
+    @Test func twoViewBatchesArePureFunctionsOfSeedEpochAndSample() throws {
+        let raw = scratchFolder("twoview-raw"), out = scratchFolder("twoview-out")
+        try FixtureArchives.write(datasets: ["voc"], folder: raw, options: FixtureOptions(seed: 6, imagesPerSplit: 8))
+        _ = try ingest(VOCIngestor(), fixtureOptions(raw: raw, out: out), splits: ["val"])
+        let split = try ShardedSplit(folder: out + "/voc/val")
+        var configuration = AugmentationConfiguration()
+        configuration.outputSize = 32
+        func loader(world: Int, rank: Int, batch: Int, workers: Int, depth: Int) -> TwoViewLoader {
+            let l = TwoViewLoader(split: split, order: SampleOrder(count: split.count, worldSize: world, rank: rank, seed: 5), batchSize: batch,
+                configuration: configuration, patchSize: 8, seed: 5)
+            l.workers = workers
+            l.prefetchDepth = depth
+            return l
+        }
+        // One rank, batch 4, 1 worker vs 3 workers and another prefetch depth: identical batches.
+        let a = loader(world: 1, rank: 0, batch: 4, workers: 1, depth: 1).epoch(2)
+        let b = loader(world: 1, rank: 0, batch: 4, workers: 3, depth: 3).epoch(2)
+        #expect(a.count == 2 && b.count == 2)
+        var views: [Int: [Float]] = [:]
+        for i in 0..<a.count {
+            let x = try a.batch(i), y = try b.batch(i)
+            #expect(x.sampleIndices == y.sampleIndices && x.images.scalars == y.images.scalars && x.positions.scalars == y.positions.scalars)
+            for (k, index) in x.sampleIndices.enumerated() {  // view 1 of each sample
+                views[index] = Array(x.images.buffer[(k * 3 * 32 * 32)..<((k + 1) * 3 * 32 * 32)])
+            }
+        }
+        // Two ranks with batch 2: the same sample gets the same views whatever rank or batch it falls in.
+        for rank in 0..<2 {
+            let c = loader(world: 2, rank: rank, batch: 2, workers: 2, depth: 2).epoch(2)
+            for i in 0..<c.count {
+                let x = try c.batch(i)
+                for (k, index) in x.sampleIndices.enumerated() {
+                    #expect(Array(x.images.buffer[(k * 3 * 32 * 32)..<((k + 1) * 3 * 32 * 32)]) == views[index], "sample \(index) on rank \(rank)")
+                }
+            }
+        }
+        // Positions are per-patch means in original pixels: within the image.
+        let first = try loader(world: 1, rank: 0, batch: 4, workers: 2, depth: 1).epoch(0).batch(0)
+        #expect(first.positions.shape == [2, 4, 2, 16])
+        #expect(first.positions.scalars.allSatisfy { $0 > -1 && $0 < 100 })
+    }
+}
