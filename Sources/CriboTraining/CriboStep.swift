@@ -89,6 +89,30 @@ package final class CriboStep {
 
     /// Runs one step; throws `TrainingError.nonFiniteLoss` (before any update) when the loss is not finite.
     package func run(_ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules) throws -> StepStatistics {
+        var statistics = try forwardBackward(batch, epoch: epoch, iteration: iteration, schedules: schedules, updatesState: true)
+        let cfg = configuration
+        // 4.8 Averaged gradients (DDP), clipping, freezing, AdamW, EMA.
+        communicator.allReduceSum(model.gradients.storage.mutableBuffer)
+        if communicator.size > 1 {
+            let scale = 1 / Float(communicator.size)
+            let g = model.gradients.storage.pointer
+            ComputeThreads.parallelFor(model.gradients.storage.count, grain: 65_536) { range in for i in range { g[i] *= scale } }
+        }
+        if cfg.clipGradient > 0 { clipGradientsPerParameter(model.gradients, maxNorm: Float(cfg.clipGradient)) }
+        let frozen = epoch < cfg.freezeLastLayerEpochs
+        model.optimizer.step(parameters: model.student, gradients: model.gradients, learningRate: Float(statistics.learningRate),
+            weightDecay: Float(statistics.weightDecay), skip: { frozen && isLastLayer($0) })
+        updateTeacher(model.teacher, student: model.student, momentum: Float(statistics.momentum))
+        statistics.iteration = iteration
+        return statistics
+    }
+
+    /// The forward pass, the losses and this rank's gradients (in `model.gradients`) of a step, without the optimiser.
+    /// - Parameters:
+    ///   - updatesState: false leaves the queue and the centers untouched (for gradient checks of the whole step).
+    package func forwardBackward(
+        _ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules, updatesState: Bool
+    ) throws -> StepStatistics {
         let cfg = configuration
         let B = batch.batchSize, D = cfg.backbone.embeddingDimension, G = cfg.backbone.gridSize, N = G * G, T = N + 1
         let K = cfg.clusters
@@ -128,7 +152,7 @@ package final class CriboStep {
         let matches = queue.nearestNeighbours(view1: centroids.view1, view2: centroids.view2)
         let neighbours1 = queue.neighbours(view: 0, indices: matches.index1)
         let neighbours2 = queue.neighbours(view: 1, indices: matches.index2)
-        try updateQueue(centroids: centroids, teacherCls: teacherCls, batch: B, dimension: D)
+        if updatesState { try updateQueue(centroids: centroids, teacherCls: teacherCls, batch: B, dimension: D) }
 
         // 4.6 Projections: teacher forward_c of centroids and neighbours; student forward_c of its centroids.
         let teacherCentroids = concatenate(centroids.view1, centroids.view2)
@@ -163,8 +187,10 @@ package final class CriboStep {
         outputSums.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
         centroidSums.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
         let centroidRows = Int(communicator.sum(Int64(2 * V)))
-        loss.updateCenters(teacherOutputSum: outputSums, teacherOutputRows: 2 * B * communicator.size,
-            centroidOutputSum: centroidSums, centroidRows: centroidRows)
+        if updatesState {
+            loss.updateCenters(teacherOutputSum: outputSums, teacherOutputRows: 2 * B * communicator.size,
+                centroidOutputSum: centroidSums, centroidRows: centroidRows)
+        }
 
         // Backward: heads → [CLS] rows and pooled centroids → student tokens → backbone.
         model.gradients.zero()
@@ -184,19 +210,6 @@ package final class CriboStep {
         for b in 0..<(2 * B) { (dTokens.pointer + b * T * D).update(from: dCls.pointer + b * D, count: D) }
         model.backbone.backward(dOutput: dTokens, parameters: model.student, gradients: model.gradients, activations: studentActivations,
             scratch: scratch)
-
-        // 4.8 Averaged gradients (DDP), clipping, freezing, AdamW, EMA.
-        communicator.allReduceSum(model.gradients.storage.mutableBuffer)
-        if communicator.size > 1 {
-            let scale = 1 / Float(communicator.size)
-            let g = model.gradients.storage.pointer
-            ComputeThreads.parallelFor(model.gradients.storage.count, grain: 65_536) { range in for i in range { g[i] *= scale } }
-        }
-        if cfg.clipGradient > 0 { clipGradientsPerParameter(model.gradients, maxNorm: Float(cfg.clipGradient)) }
-        let frozen = epoch < cfg.freezeLastLayerEpochs
-        model.optimizer.step(parameters: model.student, gradients: model.gradients, learningRate: Float(lr), weightDecay: Float(wd),
-            skip: { frozen && isLastLayer($0) })
-        updateTeacher(model.teacher, student: model.student, momentum: Float(momentum))
 
         return StepStatistics(epoch: epoch, iteration: iteration, loss: values.total, globalLoss: values.global, objectLoss: values.object,
             neighbourLoss: values.neighbour, regionCount: centroids.regionCount, learningRate: lr, weightDecay: wd, momentum: momentum,
