@@ -54,6 +54,13 @@ package struct BLASRuntime: Sendable {
         cribo_blas_set_threads(1)  // cribo splits GEMMs over its own threads (ComputeThreads)
     }
 
+    /// The core type cribo sets before loading OpenBLAS: nil when OPENBLAS_CORETYPE is already set (a value that is
+    /// set always wins) or when no better choice than OpenBLAS's own detection is known.
+    package static func coreTypeToSet(environment: [String: String], features: UInt32) -> String? {
+        if let value = environment["OPENBLAS_CORETYPE"], !value.isEmpty { return nil }
+        return preferredCoreType(features: features)
+    }
+
     /// Loads OpenBLAS, choosing the core type as described in the file header.
     /// - Parameters:
     ///   - verify: the start-up check (the largest relative error against a naive GEMM); replaceable so that the
@@ -71,7 +78,7 @@ package struct BLASRuntime: Sendable {
                 choice: .environment, checkError: error, warning: nil)
         }
         var warning: String?
-        if let preferred = preferredCoreType(features: cribo_cpu_features()) {
+        if let preferred = coreTypeToSet(environment: ProcessInfo.processInfo.environment, features: cribo_cpu_features()) {
             setenv("OPENBLAS_CORETYPE", preferred, 1)
             try open()
             unsetenv("OPENBLAS_CORETYPE")  // children (mpirun ranks) make their own choice

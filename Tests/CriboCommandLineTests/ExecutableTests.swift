@@ -2,6 +2,7 @@
 // The executables as a user runs them: `--help` output against committed snapshots, stages that are not built
 // yet exiting non-zero without output files, and `cribo-features embed` errors that name the file.
 
+import CCriboShims
 import CriboTensor
 import CriboTestSupport
 import Foundation
@@ -64,22 +65,16 @@ extension ExecutableTests {
 }
 
 extension ExecutableTests {
-    @Test func aCoreTypeSetInTheEnvironmentWins() throws {
-        // Only a child process's environment is set here; this test process's own variables are left alone.
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("cribo-bench") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_CORETYPE"] = "Haswell"
-        process.environment = environment
-        process.arguments = ["blas"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(output.contains("core: Haswell") && output.contains("choice: environment"), "\(output)")
+    @Test func aCoreTypeSetInTheEnvironmentWins() {
+        // Decided on an environment dictionary: the test never sets or unsets OPENBLAS_CORETYPE itself.
+        let avx512 = UInt32(CRIBO_CPU_AVX512F | CRIBO_CPU_AVX512BW | CRIBO_CPU_AVX512VL | CRIBO_CPU_AVX512DQ | CRIBO_CPU_AVX2 | CRIBO_CPU_FMA)
+        #expect(BLASRuntime.coreTypeToSet(environment: ["OPENBLAS_CORETYPE": "Haswell"], features: avx512) == nil)
+        #expect(BLASRuntime.coreTypeToSet(environment: [:], features: avx512) == "SkylakeX")
+        #expect(BLASRuntime.coreTypeToSet(environment: ["OPENBLAS_CORETYPE": ""], features: avx512) == "SkylakeX", "empty counts as unset")
+        let runtime = BLASRuntime.shared
+        if let value = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !value.isEmpty {
+            #expect(runtime.choice == .environment, "this machine sets OPENBLAS_CORETYPE: it must be used as it is")
+        }
     }
 
     @Test func aKernelThatDisagreesWithTheNaiveGEMMIsReplaced() throws {
