@@ -16,26 +16,10 @@ import sys
 
 import torch
 
-_register_fake = torch.library.register_fake
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "CriboTestSupport", "Golden"))
+from reference_env import tolerate_cuda_torchvision  # noqa: E402
 
-
-def _tolerant_register_fake(*args, **kwargs):
-    # torchvision 0.28 is CUDA-built; its fake registrations fail with the CPU torch. Ignore them.
-    try:
-        decorator = _register_fake(*args, **kwargs)
-    except Exception:
-        return lambda f: f
-
-    def apply(f):
-        try:
-            return decorator(f)
-        except Exception:
-            return f
-
-    return apply
-
-
-torch.library.register_fake = _tolerant_register_fake
+tolerate_cuda_torchvision()  # before torchvision/timm
 import timm  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402

@@ -40,24 +40,10 @@ def timed(fn, warm, reps, inner=1):
 
 
 def import_timm():
-    """The installed torchvision is a CUDA build whose fake-op registration fails
-    on this CPU torch; make register_fake (and the decorator it returns) ignore
-    failures before timm pulls torchvision in."""
-    orig = torch.library.register_fake
-
-    def tolerant(*args, **kwargs):
-        try:
-            deco = orig(*args, **kwargs)
-        except Exception:
-            return lambda f: f
-
-        def apply(f):
-            try:
-                return deco(f)
-            except Exception:
-                return f
-        return apply
-    torch.library.register_fake = tolerant
+    """timm, imported after the CUDA-torchvision workaround (Tests/CriboTestSupport/Golden/reference_env.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "CriboTestSupport", "Golden"))
+    from reference_env import tolerate_cuda_torchvision
+    tolerate_cuda_torchvision()
     import timm
     return timm
 

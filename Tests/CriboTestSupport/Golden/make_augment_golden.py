@@ -39,28 +39,9 @@ import os
 
 import torch
 
-# --- torchvision quirk: the installed torchvision is CUDA-built; its meta registrations fail against the CPU torch
-# inside torch.library.register_fake. Ignore such failures (before importing torchvision).
-_orig_register_fake = torch.library.register_fake
+from reference_env import tolerate_cuda_torchvision  # noqa: E402
 
-
-def _safe_register_fake(*args, **kwargs):
-    try:
-        dec = _orig_register_fake(*args, **kwargs)
-    except Exception:
-        return lambda f: f
-    if not callable(dec):
-        return dec
-
-    def wrapped(f):
-        try:
-            return dec(f)
-        except Exception:
-            return f
-    return wrapped
-
-
-torch.library.register_fake = _safe_register_fake
+tolerate_cuda_torchvision()  # before torchvision
 
 import numpy as np  # noqa: E402
 import PIL  # noqa: E402

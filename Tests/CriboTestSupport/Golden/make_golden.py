@@ -20,31 +20,9 @@ from functools import partial
 
 import torch
 
-# --- torchvision quirk ------------------------------------------------------
-# The installed torchvision is CUDA-built; its meta registrations fail against
-# the CPU torch and `import timm` would raise inside torch.library.register_fake.
-# Wrap register_fake so such failures are ignored (must happen before importing
-# timm / torchvision).
-_orig_register_fake = torch.library.register_fake
+from reference_env import tolerate_cuda_torchvision  # noqa: E402
 
-
-def _safe_register_fake(*args, **kwargs):
-    try:
-        dec = _orig_register_fake(*args, **kwargs)
-    except Exception:
-        return lambda f: f
-    if not callable(dec):
-        return dec
-
-    def wrapped(f):
-        try:
-            return dec(f)
-        except Exception:
-            return f
-    return wrapped
-
-
-torch.library.register_fake = _safe_register_fake
+tolerate_cuda_torchvision()  # before timm/torchvision
 
 import numpy as np  # noqa: E402
 import safetensors  # noqa: E402
