@@ -88,8 +88,14 @@ package final class CriboStep {
     }
 
     /// Runs one step; throws `TrainingError.nonFiniteLoss` (before any update) when the loss is not finite.
-    package func run(_ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules) throws -> StepStatistics {
-        var statistics = try forwardBackward(batch, epoch: epoch, iteration: iteration, schedules: schedules, updatesState: true)
+    /// - Parameters:
+    ///   - seeds: the clusters' seed tokens [B·K] (see `JointClustering.assign`); nil draws them from the images'
+    ///     dataset indices and the step. Tests pass a reference's seeds.
+    package func run(
+        _ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules, seeds: [Int]? = nil
+    ) throws -> StepStatistics {
+        var statistics = try forwardBackward(batch, epoch: epoch, iteration: iteration, schedules: schedules, updatesState: true,
+            seeds: seeds)
         let cfg = configuration
         // 4.8 Averaged gradients (DDP), clipping, freezing, AdamW, EMA.
         communicator.allReduceSum(model.gradients.storage.mutableBuffer)
@@ -110,8 +116,9 @@ package final class CriboStep {
     /// The forward pass, the losses and this rank's gradients (in `model.gradients`) of a step, without the optimiser.
     /// - Parameters:
     ///   - updatesState: false leaves the queue and the centers untouched (for gradient checks of the whole step).
+    ///   - seeds: as in `run`.
     package func forwardBackward(
-        _ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules, updatesState: Bool
+        _ batch: TwoViewBatch, epoch: Int, iteration: Int, schedules: PretrainSchedules, updatesState: Bool, seeds given: [Int]? = nil
     ) throws -> StepStatistics {
         let cfg = configuration
         let B = batch.batchSize, D = cfg.backbone.embeddingDimension, G = cfg.backbone.gridSize, N = G * G, T = N + 1
@@ -129,9 +136,12 @@ package final class CriboStep {
         model.head.forward(input: teacherCls.pointer, parameters: model.teacher, activations: teacherHead)
 
         // 4.2-4.3 Joint clustering and teacher centroids.
-        var seeds: [Int] = []
-        for index in batch.sampleIndices {
-            seeds += JointClustering.seedIndices(clusterCount: K, tokenCount: 2 * N, seed: cfg.seed, step: UInt64(iteration), imageIndex: UInt64(index))
+        var seeds: [Int] = given ?? []
+        if given == nil {
+            for index in batch.sampleIndices {
+                seeds += JointClustering.seedIndices(clusterCount: K, tokenCount: 2 * N, seed: cfg.seed, step: UInt64(iteration),
+                    imageIndex: UInt64(index))
+            }
         }
         let assignment = clustering.assign(tokens: teacherTokens, positions: batch.positions, seeds: seeds,
             positionWeight: Float(schedules.positionAlpha[epoch]))
