@@ -37,7 +37,7 @@ import cribo_torch as ref  # noqa: E402
 
 MODELS = {
     "demo": dict(img=64, patch=8, dim=96, depth=4, heads=3, hid=512, bot=128, out=4096, k=8, queue=256, batch=16),
-    "vit_small": dict(img=224, patch=16, dim=384, depth=12, heads=6, hid=2048, bot=256, out=65536, k=32, queue=25000,
+    "vit_small": dict(img=224, patch=16, dim=384, depth=12, heads=6, hid=2048, bot=256, out=65536, k=32, queue=4096,
                       batch=8),
 }
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -127,6 +127,8 @@ def learn(args):
             log.write(json.dumps(row) + "\n")
             for k in ("d_loss", "s_loss", "nn_loss", "r_cnt"):
                 sums[k] = sums.get(k, 0) + stats[k] / niter
+        if args.save_every and (epoch + 1) % args.save_every == 0:
+            save_backbone(trainer.teacher, os.path.join(args.out, f"teacher_backbone_epoch{epoch + 1}.safetensors"))
         print(f"epoch {epoch:3d}  " + "  ".join(f"{k} {v:.4f}" for k, v in sums.items())
               + f"  ({time.time() - started:.0f} s)", flush=True)
     save_backbone(trainer.teacher, os.path.join(args.out, "teacher_backbone.safetensors"))
@@ -179,6 +181,7 @@ def main():
     l.add_argument("--teacher-temp", type=float, default=0.07)
     l.add_argument("--warmup-teacher-temp", type=float, default=0.04)
     l.add_argument("--clusters", type=int, default=8)
+    l.add_argument("--save-every", type=int, default=0, help="also write the teacher backbone every N epochs")
     l.add_argument("--threads", type=int, default=2)
     l.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
