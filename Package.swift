@@ -27,11 +27,13 @@ let package = Package(
         .executable(name: "cribo-pretrain", targets: ["cribo-pretrain"]),
         .executable(name: "cribo-features", targets: ["cribo-features"]),
         .executable(name: "cribo-evaluate", targets: ["cribo-evaluate"]),
+        .executable(name: "cribo-pipeline", targets: ["cribo-pipeline"]),
         .executable(name: "cribo-bench", targets: ["cribo-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: - C libraries (one system-library target each; Debian packages named as providers)
@@ -83,6 +85,11 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .target(
+            name: "CriboPipeline",
+            dependencies: ["CriboData", "CriboEval", .product(name: "Yams", package: "Yams")],
+            swiftSettings: kernelSettings
+        ),
+        .target(
             name: "CriboCommandLine",
             dependencies: ["CriboNN", "CriboData", "CriboEval", "CriboTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
@@ -95,6 +102,11 @@ let package = Package(
         .executableTarget(
             name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN", "CriboData", "CriboEval"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine", "CriboEval"], swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "cribo-pipeline",
+            dependencies: ["CriboPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: kernelSettings
+        ),
 
         // MARK: - Tools
         .executableTarget(
@@ -115,6 +127,7 @@ let package = Package(
         .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboTrainingTests", dependencies: ["CriboTraining", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboPipelineTests", dependencies: ["CriboPipeline"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading pipeline configurations: the committed files, the schema's errors (unknown key, wrong type, missing
+// file), --set overrides, and the stage commands the demo plans (those of the former bash runner).
+
+import CriboPipeline
+import Foundation
+import Testing
+
+@Suite struct CriboPipelineTests {}
+
+/// The repository's pipelines/ folder.
+private let pipelinesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("pipelines").path
+
+extension CriboPipelineTests {
+    @Test func demoConfigurationKeepsTheDemoSettings() throws {
+        let c = try PipelineConfiguration.load(path: pipelinesFolder + "/demo.yaml")
+        #expect(c.name == "demo")
+        #expect(c.paths() == PipelinePaths(raw: "data/raw/demo", shards: "data/shards/demo", run: "data/runs/demo"))
+        let synthesize = try #require(c.synthesize)
+        #expect(synthesize.datasets == ["coco", "voc"] && synthesize.imagesPerSplit == 200 && synthesize.seed == 0 && synthesize.sides == "72-96")
+        #expect(c.ingest?.datasets == [IngestDataset(name: "coco", splits: ["train2017"]), IngestDataset(name: "voc", splits: ["train", "val"])])
+        let pretrain = try #require(c.pretrain)
+        #expect(pretrain.data == "coco/train2017" && pretrain.config == "demo" && pretrain.workers == 8)
+        #expect(pretrain.overrides == [ToolOption("epochs", "60"), ToolOption("lr", "0.002"), ToolOption("warmup_epochs", "5")])
+        #expect(c.features?.models == ["initial_backbone", "teacher_backbone"])
+        #expect(c.features?.options == [ToolOption("resolution", "64"), ToolOption("thumbnails", "12")])
+        #expect(c.evaluate.count == 1)
+        #expect(c.evaluate.first?.protocols == [
+            EvaluationProtocol(name: "dense", options: [ToolOption("fractions", "1/8,1/1")]),
+            EvaluationProtocol(name: "linear", options: [ToolOption("steps", "300")]),
+        ])
+    }
+
+    @Test func demoPlanRunsTheFormerCommands() throws {
+        let c = try PipelineConfiguration.load(path: pipelinesFolder + "/demo.yaml")
+        let paths = c.paths(dataRootOverride: "/d")
+        let stages = PipelinePlan.stages(c, paths: paths)
+        #expect(stages.map(\.name) == [
+            "synthesize", "ingest-coco-train2017", "ingest-voc-train", "ingest-voc-val", "pretrain",
+            "features-initial_backbone-voc-train", "features-initial_backbone-voc-val", "evaluate-initial_backbone-voc-dense",
+            "evaluate-initial_backbone-voc-linear", "features-teacher_backbone-voc-train", "features-teacher_backbone-voc-val",
+            "evaluate-teacher_backbone-voc-dense", "evaluate-teacher_backbone-voc-linear", "compare-voc",
+        ])
+        let byName = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0) })
+        #expect(byName["synthesize"]?.arguments == ["synthesize", "--out", "/d/raw/demo/.synthesize.staging", "--dataset", "coco", "voc",
+                                                     "--images-per-split", "200", "--seed", "0", "--sides", "72-96"])
+        #expect(byName["ingest-voc-val"]?.arguments == ["voc", "--raw", "/d/raw/demo", "--out", "/d/shards/demo", "--splits", "val"])
+        #expect(byName["ingest-voc-val"]?.inputs == ["/d/raw/demo/VOCtrainval_11-May-2012.tar"])
+        #expect(byName["pretrain"]?.arguments == ["--config", "demo", "--data", "/d/shards/demo/coco/train2017", "--out", "/d/runs/demo/.pretrain.staging",
+                                                   "--workers", "8", "--epochs", "60", "--lr", "0.002", "--warmup-epochs", "5"])
+        #expect(byName["features-teacher_backbone-voc-val"]?.arguments == [
+            "extract", "--checkpoint", "/d/runs/demo/pretrain/teacher_backbone.safetensors", "--split", "/d/shards/demo/voc/val",
+            "--out", "/d/runs/demo/features/teacher_backbone/voc/.val.staging", "--resolution", "64", "--thumbnails", "12",
+        ])
+        #expect(byName["evaluate-initial_backbone-voc-dense"]?.arguments == [
+            "dense", "--train", "/d/runs/demo/features/initial_backbone/voc/train", "--val", "/d/runs/demo/features/initial_backbone/voc/val",
+            "--out", "/d/runs/demo/reports/voc/.initial_backbone-dense.staging", "--fractions", "1/8,1/1",
+        ])
+        #expect(byName["compare-voc"]?.arguments.count == 7)
+    }
+
+    @Test(arguments: ["coco-vits16", "imagenet-vits16", "imagenet-vitb16"])
+    func paperConfigurationsRead(name: String) throws {
+        let c = try PipelineConfiguration.load(path: pipelinesFolder + "/\(name).yaml")
+        #expect(c.name == name)
+        #expect(c.synthesize == nil)
+        #expect(c.evaluate.map(\.dataset) == ["voc", "ade20k"])
+        #expect(c.features?.options.contains(ToolOption("resolution", "448")) == true)
+        let stages = PipelinePlan.stages(c, paths: c.paths())
+        #expect(stages.contains { $0.name == "ingest-voc-trainaug" && $0.inputs.contains("data/raw/SegmentationClassAug.zip") })
+        #expect(stages.contains { $0.name == "evaluate-teacher_backbone-ade20k-linear" && $0.arguments.contains("160000") })
+    }
+
+    @Test func unknownKeyNamesFileLineAndKey() throws {
+        let yaml = "name: x\npretrain:\n  data: coco/train2017\n  epoch: 3\n"
+        let error = #expect(throws: PipelineError.self) { try PipelineConfiguration.parse(yaml: yaml, file: "p/x.yaml") }
+        #expect(error?.description.hasPrefix("p/x.yaml:4: 'pretrain.epoch': unknown key (known here: data, config, workers") == true)
+        #expect(error?.exitCode == 65)
+    }
+
+    @Test func wrongValuesAreNamed() throws {
+        let cases: [(String, String)] = [
+            ("name: x\ndata_rot: d\n", "x.yaml:2: 'data_rot': unknown key"),
+            ("name: x\npretrain: {data: coco/train2017, epochs: many}\n", "x.yaml:2: 'pretrain.epochs': expected an integer"),
+            ("name: x\ningest: {voc: [tran]}\n", "x.yaml:2: 'ingest.voc': unknown split 'tran' of voc"),
+            ("name: x/y\n", "x.yaml:1: 'name': use letters"),
+            ("data_root: d\n", "x.yaml: 'name': required"),
+            ("name: x\nevaluate: {voc: {dense: {fractions: [1/8], k: 3}}}\n", "x.yaml:2: 'evaluate.voc.dense.k': unknown key"),
+        ]
+        for (yaml, prefix) in cases {
+            let error = #expect(throws: PipelineError.self) { try PipelineConfiguration.parse(yaml: yaml, file: "x.yaml") }
+            #expect(error?.description.hasPrefix(prefix) == true, "\(error?.description ?? "no error") does not start with \(prefix)")
+        }
+    }
+
+    @Test func missingConfigurationIsNoInput() throws {
+        let error = #expect(throws: PipelineError.self) { try PipelineConfiguration.load(path: "/nonexistent/pipeline.yaml") }
+        #expect(error == .missingConfiguration(path: "/nonexistent/pipeline.yaml"))
+        #expect(error?.exitCode == 66)
+        #expect(error?.description == "configuration not found: /nonexistent/pipeline.yaml")
+    }
+
+    @Test func overridesFollowTheSchema() throws {
+        let yaml = "name: x\npretrain: {data: coco/train2017, epochs: 60}\n"
+        let c = try PipelineConfiguration.parse(yaml: yaml, file: "x.yaml", overrides: ["pretrain.epochs=2", "pretrain.max_iterations=7", "raw=r"])
+        #expect(c.pretrain?.overrides == [ToolOption("epochs", "2"), ToolOption("max_iterations", "7")])
+        #expect(c.raw == "r")
+        #expect(c.source.contains("max_iterations: 7"))
+        #expect(throws: PipelineError.self) { try PipelineConfiguration.parse(yaml: yaml, file: "x.yaml", overrides: ["pretrain.epoks=2"]) }
+    }
+}
