@@ -64,9 +64,10 @@ class TwoViews:
     """DINO's global crops (DataAugmentationCrIBo): RandomResizedCrop(scale) bicubic, flip, colour jitter 0.8,
     grayscale 0.2, blur (1.0 / 0.1), solarize (0 / 0.2), normalise; and the per-patch positions of each crop."""
 
-    def __init__(self, size, patch, scale=(0.25, 1.0)):
-        self.size, self.grid, self.scale = size, size // patch, scale
-        self.jitter = T.RandomApply([T.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8)
+    def __init__(self, size, patch, scale=(0.25, 1.0), blur=(0.1, 2.0), jitter=(0.4, 0.4, 0.2, 0.1), jitter_p=0.8,
+                 gray_p=0.2):
+        self.size, self.grid, self.scale, self.blur, self.gray_p = size, size // patch, scale, blur, gray_p
+        self.jitter = T.RandomApply([T.ColorJitter(*jitter)], p=jitter_p)
 
     def view(self, image, blur_p, solarize_p):
         i, j, h, w = T.RandomResizedCrop.get_params(image, self.scale, (3 / 4, 4 / 3))
@@ -75,10 +76,10 @@ class TwoViews:
         if flip:
             out = TF.hflip(out)
         out = self.jitter(out)
-        if random.random() < 0.2:
+        if random.random() < self.gray_p:
             out = TF.rgb_to_grayscale(out, 3)
         if random.random() < blur_p:
-            out = out.filter(ImageFilter.GaussianBlur(radius=random.uniform(0.1, 2.0)))
+            out = out.filter(ImageFilter.GaussianBlur(radius=random.uniform(*self.blur)))
         if random.random() < solarize_p:
             out = ImageOps.solarize(out)
         tensor = TF.normalize(TF.to_tensor(out), MEAN, STD)
@@ -110,7 +111,8 @@ def learn(args):
     trainer = ref.Trainer(cfg, args.epochs, niter, args.batch, seed=args.seed)
     os.makedirs(args.out, exist_ok=True)
     save_backbone(trainer.teacher, os.path.join(args.out, "initial_backbone.safetensors"))
-    views = TwoViews(cfg["img"], cfg["patch"])
+    views = TwoViews(cfg["img"], cfg["patch"], blur=(args.blur_min, args.blur_max),
+                     jitter=tuple(float(v) for v in args.jitter.split(",")), jitter_p=args.jitter_p, gray_p=args.gray_p)
     log = open(os.path.join(args.out, "log.jsonl"), "w")
     started = time.time()
     for epoch in range(args.epochs):
@@ -181,6 +183,11 @@ def main():
     l.add_argument("--teacher-temp", type=float, default=0.07)
     l.add_argument("--warmup-teacher-temp", type=float, default=0.04)
     l.add_argument("--clusters", type=int, default=8)
+    l.add_argument("--jitter", default="0.4,0.4,0.2,0.1", help="brightness,contrast,saturation,hue")
+    l.add_argument("--jitter-p", type=float, default=0.8)
+    l.add_argument("--gray-p", type=float, default=0.2)
+    l.add_argument("--blur-min", type=float, default=0.1)
+    l.add_argument("--blur-max", type=float, default=2.0)
     l.add_argument("--save-every", type=int, default=0, help="also write the teacher backbone every N epochs")
     l.add_argument("--threads", type=int, default=2)
     l.add_argument("--seed", type=int, default=0)
