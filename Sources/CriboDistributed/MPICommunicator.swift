@@ -10,6 +10,9 @@ import Foundation
 package final class MPICommunicator: Communicator, @unchecked Sendable {
     package let rank: Int
     package let size: Int
+    /// Whether collectives first wait for all ranks sleeping instead of spinning: on when this machine runs more ranks
+    /// than it has cores (Open MPI's OMPI_COMM_WORLD_LOCAL_SIZE), or as CRIBO_MPI_SLEEPY_WAIT=1/0 says.
+    package let isSleepyWait: Bool
 
     /// Initialises MPI (once per process) and reads this process's rank and the world size.
     package init() throws {
@@ -17,6 +20,11 @@ package final class MPICommunicator: Communicator, @unchecked Sendable {
         guard status == 0 else { throw DistributedError.mpi(call: "MPI_Init_thread", code: Int(status)) }
         rank = Int(cribo_mpi_rank())
         size = Int(cribo_mpi_size())
+        let environment = ProcessInfo.processInfo.environment
+        let localRanks = Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? size
+        isSleepyWait = environment["CRIBO_MPI_SLEEPY_WAIT"].map { $0 != "0" }
+            ?? (localRanks > ProcessInfo.processInfo.activeProcessorCount)
+        cribo_mpi_set_sleepy_wait(isSleepyWait ? 1 : 0)
     }
 
     /// Whether this process was started by an MPI launcher (mpirun, srun with PMI), judged from the environment.

@@ -16,6 +16,8 @@ int cribo_mpi_is_initialized(void);
 int cribo_mpi_rank(void);
 int cribo_mpi_size(void);
 int cribo_mpi_barrier(void);
+/// Sleepy waiting: every collective first waits, sleeping, for all ranks (for more ranks than cores).
+void cribo_mpi_set_sleepy_wait(int enabled);
 /// In-place sum over all ranks.
 int cribo_mpi_allreduce_sum_float(float *buffer, int64_t count);
 int cribo_mpi_allreduce_sum_double(double *buffer, int64_t count);
