@@ -192,14 +192,14 @@ package final class CriboStep {
             throw TrainingError.nonFiniteLoss(epoch: epoch, iteration: iteration,
                 values: ["d_loss": values.global, "s_loss": values.object, "nn_loss": values.neighbour], checkpoint: nil)
         }
-        var outputSums = CriboLoss.columnSums(teacherHead.output)
-        var centroidSums = V > 0 ? CriboLoss.columnSums(teacherCentroidHead.output) : [Float](repeating: 0, count: cfg.head.centroidOutputDimension)
-        outputSums.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
-        centroidSums.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
-        let centroidRows = Int(communicator.sum(Int64(2 * V)))
+        // One all-reduce for both centers' sums and the centroid count (exact in Float below 2^24).
+        let O = cfg.head.outputDimension, P = cfg.head.centroidOutputDimension
+        var sums = CriboLoss.columnSums(teacherHead.output)
+            + (V > 0 ? CriboLoss.columnSums(teacherCentroidHead.output) : [Float](repeating: 0, count: P)) + [Float(2 * V)]
+        sums.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
         if updatesState {
-            loss.updateCenters(teacherOutputSum: outputSums, teacherOutputRows: 2 * B * communicator.size,
-                centroidOutputSum: centroidSums, centroidRows: centroidRows)
+            loss.updateCenters(teacherOutputSum: Array(sums[0..<O]), teacherOutputRows: 2 * B * communicator.size,
+                centroidOutputSum: Array(sums[O..<(O + P)]), centroidRows: Int(sums[O + P]))
         }
 
         // Backward: heads → [CLS] rows and pooled centroids → student tokens → backbone.
@@ -229,13 +229,27 @@ package final class CriboStep {
     /// Gathers (rank-ordered) cpv, normalised teacher [CLS] of both views and the variable-length centroids, then
     /// enqueues them identically on every rank (spec §7 collectives 1-7).
     private func updateQueue(centroids: RegionCentroids, teacherCls: Tensor, batch B: Int, dimension D: Int) throws {
+        // Three collectives: the counts, both views' [CLS] (each rank sends view 1 then view 2), and both views'
+        // centroids (each rank sends its view-1 rows then its view-2 rows); then split back per view in rank order.
         let counts = communicator.allGather(centroids.centroidsPerImage.map(Int64.init)).map(Int.init)
         let normalized = Tensor(zeros: teacherCls.shape), norms = Tensor(zeros: [2 * B])
         l2NormalizeForward(output: normalized.pointer, norms: norms.pointer, input: teacherCls.pointer, rows: 2 * B, columns: D)
-        let cls1 = communicator.allGather(Array(normalized.buffer[0..<(B * D)]))
-        let cls2 = communicator.allGather(Array(normalized.buffer[(B * D)..<(2 * B * D)]))
-        let pool1 = communicator.allGatherVariable(centroids.view1.scalars).values
-        let pool2 = communicator.allGatherVariable(centroids.view2.scalars).values
+        let cls = communicator.allGather(normalized.scalars)
+        var cls1: [Float] = [], cls2: [Float] = []
+        let half = B * D
+        for r in 0..<communicator.size {
+            let first: Int = 2 * r * half
+            cls1 += cls[first..<(first + half)]
+            cls2 += cls[(first + half)..<(first + 2 * half)]
+        }
+        let pools = communicator.allGatherVariable(centroids.view1.scalars + centroids.view2.scalars)
+        var pool1: [Float] = [], pool2: [Float] = []
+        var start = 0
+        for length in pools.counts {
+            pool1 += pools.values[start..<(start + length / 2)]
+            pool2 += pools.values[(start + length / 2)..<(start + length)]
+            start += length
+        }
         queue.enqueue(centroidsPerImage: counts, classTokens1: cls1, classTokens2: cls2, pool1: pool1, pool2: pool2)
     }
 

@@ -25,13 +25,15 @@ import Testing
 
 extension WorldSizeTests {
     /// Runs `steps` steps of `configuration` (batch per rank b) on `ranks` ranks, rank r taking images r·b..<(r+1)·b
-    /// of each global batch; returns rank 0's per-step losses and final student weights.
-    func train(_ configuration: PretrainConfiguration, ranks: Int, perRank b: Int, steps: Int, firstEpoch: Int) throws -> ([[Float]], [Float]) {
+    /// of each global batch; returns rank 0's per-step losses, final student weights and queue (centroids, then the
+    /// [CLS] tokens, then the centroids per image).
+    func train(_ configuration: PretrainConfiguration, ranks: Int, perRank b: Int, steps: Int, firstEpoch: Int) throws
+        -> ([[Float]], [Float], [Float]) {
         var configuration = configuration
         configuration.batchSizePerRank = b
         let fixed = configuration
         let world = LocalWorld(size: ranks)
-        let results = try world.run { communicator -> ([[Float]], [Float]) in
+        let results = try world.run { communicator -> ([[Float]], [Float], [Float]) in
             let step = CriboStep(configuration: fixed, model: CriboModel(configuration: fixed), communicator: communicator)
             // Schedules of a run with 8 global images per step over 4 steps per epoch, the same for both world sizes.
             let schedules = PretrainSchedules(configuration: fixed, iterationsPerEpoch: 4, worldSize: ranks)
@@ -46,7 +48,8 @@ extension WorldSizeTests {
                 values.withUnsafeMutableBufferPointer { communicator.allReduceSum($0) }
                 losses.append(values.map { $0 / Float(ranks) })
             }
-            return (losses, step.model.student.storage.scalars)
+            let queue = step.queue.centroids.scalars + step.queue.classTokens.scalars + step.queue.centroidsPerImage.map(Float.init)
+            return (losses, step.model.student.storage.scalars, queue)
         }
         return results[0]
     }
@@ -57,19 +60,21 @@ extension WorldSizeTests {
         var configuration = tinyConfiguration(epochs: 3)
         configuration.clusters = 1
         configuration.dropPathRate = 0.1
-        let (eightLosses, eightWeights) = try train(configuration, ranks: 8, perRank: 1, steps: 2, firstEpoch: 0)
-        let (oneLosses, oneWeights) = try train(configuration, ranks: 1, perRank: 8, steps: 2, firstEpoch: 0)
+        let (eightLosses, eightWeights, eightQueue) = try train(configuration, ranks: 8, perRank: 1, steps: 2, firstEpoch: 0)
+        let (oneLosses, oneWeights, oneQueue) = try train(configuration, ranks: 1, perRank: 8, steps: 2, firstEpoch: 0)
         for (a, b) in zip(eightLosses, oneLosses) {
             for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y)), "losses 8×1 \(a) vs 1×8 \(b)") }
         }
         #expect(largest(eightWeights, oneWeights) <= 2e-6, "weights after 2 steps differ by \(largest(eightWeights, oneWeights))")
+        // The queue is filled from rank-ordered gathers: the same rows in the same order as one rank's batch.
+        #expect(largest(eightQueue, oneQueue) <= 1e-5, "queues after 2 steps differ by \(largest(eightQueue, oneQueue))")
         #expect(eightWeights != (try train(configuration, ranks: 1, perRank: 8, steps: 1, firstEpoch: 0)).1, "the second step moved the weights")
     }
 
     @Test func generalFirstStepDiffersOnlyWhereTheReferenceDoes() throws {
         let configuration = tinyConfiguration(epochs: 3)
-        let (eight, _) = try train(configuration, ranks: 8, perRank: 1, steps: 1, firstEpoch: 0)
-        let (one, _) = try train(configuration, ranks: 1, perRank: 8, steps: 1, firstEpoch: 0)
+        let (eight, _, _) = try train(configuration, ranks: 8, perRank: 1, steps: 1, firstEpoch: 0)
+        let (one, _, _) = try train(configuration, ranks: 1, perRank: 8, steps: 1, firstEpoch: 0)
         #expect(abs(eight[0][0] - one[0][0]) <= 1e-5 * one[0][0], "d_loss 8×1 \(eight[0][0]) vs 1×8 \(one[0][0])")
         #expect(eight[0][1] != one[0][1], "per-rank clustering and s_loss means differ (if equal, the test lost its point)")
         #expect(abs(eight[0][1] - one[0][1]) <= 0.1 * one[0][1], "s_loss 8×1 \(eight[0][1]) vs 1×8 \(one[0][1])")
