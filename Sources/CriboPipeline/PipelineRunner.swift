@@ -67,7 +67,11 @@ package final class PipelineRunner: @unchecked Sendable {
         } catch {
             return RunOutcome(exitCode: PipelineExitCode.cannotCreate, record: nil, error: .cannotCreate(path: paths.lock, reason: "\(error)"))
         }
-        defer { lock.release() }
+        (executor as? ProcessExecutor)?.onChild = { [lock] in lock.recordChild($0) }
+        defer {
+            (executor as? ProcessExecutor)?.onChild = nil
+            lock.release()
+        }
         let started = now()
         line("pipeline", "run \(configuration.name) (\(configuration.file)) in \(paths.run)")
         var record = RunRecord(

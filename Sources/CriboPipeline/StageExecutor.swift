@@ -29,6 +29,8 @@ package protocol StageExecutor: AnyObject, Sendable {
 package final class ProcessExecutor: StageExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private var running: Process?
+    /// Called with the child's pid once it started, and with nil when it ended (the runner records it in its lock).
+    package var onChild: (@Sendable (Int32?) -> Void)?
 
     package init() {}
 
@@ -48,7 +50,9 @@ package final class ProcessExecutor: StageExecutor, @unchecked Sendable {
                                              hint: "cannot start it: \(error); build with swift build -c release or pass --bin")
         }
         lock.withLock { running = process }
+        onChild?(process.processIdentifier)
         process.waitUntilExit()
+        onChild?(nil)
         lock.withLock { running = nil }
         return StageTermination(status: process.terminationStatus, bySignal: process.terminationReason == .uncaughtSignal)
     }

@@ -245,8 +245,8 @@ extension PipelineEndToEndTests {
         while try utility("pgrep", ["-f", killed.processPattern]) == 0 && Date() < gone { Thread.sleep(forTimeInterval: 0.05) }
         #expect(try utility("pgrep", ["-f", killed.processPattern]) != 0, "every process of the killed run is gone")
         #expect(!FileManager.default.fileExists(atPath: killed.teacher), "the kill landed during pretraining")
-        // The killed runner's lock file stays behind with its pid; the kernel released the flock.
-        #expect(text(killed.run + "/.lock") == "\(runner.processIdentifier)\n")
+        // The killed runner's lock file stays behind with its pid (and its dead tool's); the kernel released the flock.
+        #expect(text(killed.run + "/.lock").hasPrefix("\(runner.processIdentifier)\nchild "))
 
         let rerun = try killed.run("rerun")
         try #require(rerun.status == 0, "\(rerun.output)")
@@ -325,7 +325,7 @@ extension PipelineEndToEndTests {
         let deadline = Date().addingTimeInterval(300)
         while first.isRunning && loggedIterations(under: pipeline.run) < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         try #require(first.isRunning, "the first run ended early: \(text(pipeline.root + "/first.out"))")
-        #expect(text(pipeline.run + "/.lock") == "\(first.processIdentifier)\n")
+        #expect(text(pipeline.run + "/.lock").hasPrefix("\(first.processIdentifier)\nchild "), "the runner and its running tool")
         let second = try pipeline.run("second")
         #expect(first.isRunning, "the second run ended while the first one still ran")
         #expect(second.status == 75)
@@ -337,6 +337,34 @@ extension PipelineEndToEndTests {
         #expect(text(pipeline.root + "/first.out").contains("\(MicroPipeline.stageCount) stage(s) ran, 0 up to date"))
         let history = text(pipeline.run + "/history.jsonl").split(separator: "\n")
         #expect(history.count == 1, "the turned-away run writes no history: \(history)")
+    }
+}
+
+// MARK: - A runner killed alone
+
+extension PipelineEndToEndTests {
+    @Test(.enabled(if: hasMPI)) func orphanedToolOfAKilledRunnerKeepsTheNextRunOut() throws {
+        let pipeline = try MicroPipeline("orphan")
+        defer { pipeline.remove() }
+        let first = try pipeline.start("first")
+        let deadline = Date().addingTimeInterval(300)
+        while first.isRunning && loggedIterations(under: pipeline.run) < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try #require(first.isRunning, "the first run ended early: \(text(pipeline.root + "/first.out"))")
+        // kill -9 of the runner alone (cron's timeout, an operator): cribo-pretrain, mpirun and the ranks live on.
+        let lockText = text(pipeline.run + "/.lock").split(separator: "\n")
+        let tool = try #require(lockText.count == 2 ? Int32(lockText[1].split(separator: " ")[1]) : nil, "the running tool is recorded")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(kill(tool, 0) == 0, "the orphaned tool still runs")
+        let second = try pipeline.run("second")
+        #expect(second.status == 75, "\(second.output)")
+        #expect(second.output == "cribo-pipeline: another run of micro holds \(pipeline.run)/.lock (pid \(tool)); exiting\n")
+        // Once the orphans are gone, the next run goes ahead and finishes.
+        _ = try utility("pkill", ["-KILL", "-f", pipeline.processPattern])
+        let gone = Date().addingTimeInterval(20)
+        while kill(tool, 0) == 0 && Date() < gone { Thread.sleep(forTimeInterval: 0.05) }
+        let third = try pipeline.run("third")
+        #expect(third.status == 0, "\(third.output)")
     }
 }
 

@@ -45,6 +45,29 @@ extension CriboPipelineTests {
         lock.release()
     }
 
+    @Test func orphanedStageToolOfAKilledRunTurnsTheNextRunAway() throws {
+        let pipeline = try TemporaryPipeline()
+        defer { pipeline.remove() }
+        let path = pipeline.root + "/.lock"
+        // A stage tool (here `sleep`) recorded by a runner that then vanished without a clean end (the lock drops
+        // with its holder, the record stays): the next run must not start beside it.
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        tool.arguments = ["60"]
+        try tool.run()
+        let first = try PipelineLock.acquire(path: path, name: "micro")
+        first.recordChild(tool.processIdentifier)
+        first.release()
+        let error = #expect(throws: PipelineError.self) { try PipelineLock.acquire(path: path, name: "micro") }
+        #expect(error == .locked(name: "micro", lockPath: path, holder: tool.processIdentifier))
+        kill(tool.processIdentifier, SIGKILL)
+        tool.waitUntilExit()
+        // Once the orphan is gone (a reused pid would have another start time), runs go ahead again.
+        let second = try PipelineLock.acquire(path: path, name: "micro")
+        #expect(PipelineLock.recordedHolder(path: path) == getpid())
+        second.release()
+    }
+
     @Test func interruptedSwapIsRepaired() throws {
         let pipeline = try TemporaryPipeline()
         defer { pipeline.remove() }
