@@ -20,11 +20,12 @@ summation-order differences cannot flip an assignment or a neighbour).
 """
 import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
+
+from reference_env import sort_safetensors_metadata
 
 OUT_DIR = os.path.dirname(os.path.abspath(__file__))
 NAME = "cribo_method.safetensors"
@@ -336,23 +337,11 @@ def main():
                    else v.detach().to(torch.float32)).contiguous() for k, v in out.items()}
     path = os.path.join(OUT_DIR, NAME)
     save_file(dict(sorted(tensors.items())), path, metadata=dict(sorted(metadata.items())))
-    _sort_header_metadata(path)
+    sort_safetensors_metadata(path)
     os.chmod(path, 0o644)
     print(f"{NAME}: trial {trial}, V={V}, mask1 {int(s['mask1'].sum())}, mask2 {int(s['mask2'].sum())}, "
           f"gaps {s['cluster_gap']:.2e} / {s['nn_gap']:.2e}, losses e0 {float(out['e0.d_loss'].detach()):.4f} "
           f"{float(out['e0.s_loss'].detach()):.4f} e1 nn {float(out['e1.nn_loss'].detach()):.4f}")
-
-
-def _sort_header_metadata(path):
-    """Rewrites the JSON header with sorted __metadata__ keys (same length) so reruns are byte-identical."""
-    with open(path, "r+b") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n).rstrip(b" "))
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-        new = json.dumps(header, separators=(",", ":")).encode()
-        assert len(new) <= n
-        f.seek(8)
-        f.write(new + b" " * (n - len(new)))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ import json
 import math
 import os
 import re
-import struct
 import warnings
 from functools import partial
 
 import torch
 
-from reference_env import tolerate_cuda_torchvision  # noqa: E402
+from reference_env import sort_safetensors_metadata, tolerate_cuda_torchvision  # noqa: E402
 
 tolerate_cuda_torchvision()  # before timm/torchvision
 
@@ -47,30 +46,13 @@ def reseed():
     np.random.seed(SEED)
 
 
-def _sort_header_metadata(path):
-    """safetensors (Rust) writes __metadata__ from a HashMap, so its key order varies run
-    to run. Rewrite the JSON header with sorted metadata keys (same byte length) so the
-    files are byte-identical across runs; tensor entries/data are untouched."""
-    with open(path, "r+b") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        raw = f.read(n)
-        header = json.loads(raw.rstrip(b" "))
-        if "__metadata__" not in header:
-            return
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-        new = json.dumps(header, separators=(",", ":")).encode()
-        assert len(new) <= n and sorted(json.loads(new)) == sorted(header)
-        f.seek(8)
-        f.write(new + b" " * (n - len(new)))
-
-
 def save(name, tensors, metadata=None, dtype=torch.float32):
     """Save contiguous tensors (detached) and record keys/shapes in the manifest."""
     out = {k: v.detach().to(dtype).contiguous().clone() for k, v in tensors.items()}
     meta = {k: str(v) for k, v in sorted((metadata or {}).items())}
     path = os.path.join(OUT_DIR, name)
     save_file(dict(sorted(out.items())), path, metadata=meta or None)
-    _sort_header_metadata(path)
+    sort_safetensors_metadata(path)
     os.chmod(path, 0o644)  # safetensors writes 0600
     MANIFEST[name] = {
         "metadata": meta,

@@ -20,7 +20,6 @@ the student and teacher after the update, both centers, the queue after the upda
 """
 import json
 import os
-import struct
 import sys
 
 import torch
@@ -29,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Benchmarks", "reference"))
 import cribo_torch as ref  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
+
+from reference_env import sort_safetensors_metadata  # noqa: E402
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
@@ -156,23 +157,11 @@ def main():
     path = os.path.join(HERE, NAME)
     out = {k: v.detach().contiguous().clone() for k, v in sorted(tensors.items())}
     save_file(out, path, metadata={k: str(v) for k, v in sorted(metadata.items())})
-    _sort_header_metadata(path)
+    sort_safetensors_metadata(path)
     os.chmod(path, 0o644)
     print(f"{NAME}: trial {trial}, V = {sum(stats['valid'].tolist())}, |mask1| = {int(stats['mask1'].sum())}, "
           f"|mask2| = {int(stats['mask2'].sum())}, losses d/s/nn = {stats['d_loss']:.5f}/{stats['s_loss']:.5f}/"
           f"{stats['nn_loss']:.5f}")
-
-
-def _sort_header_metadata(path):
-    """safetensors writes __metadata__ in HashMap order; sort it so reruns are byte-identical."""
-    with open(path, "r+b") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n).rstrip(b" "))
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-        new = json.dumps(header, separators=(",", ":")).encode()
-        assert len(new) <= n
-        f.seek(8)
-        f.write(new + b" " * (n - len(new)))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ registrations (torch.library.register_fake, raised when the returned decorator i
 makes register_fake and the decorator it returns ignore those failures; torchvision's pure-Python/PIL transforms and
 timm then work. Call `tolerate_cuda_torchvision()` before importing torchvision or timm.
 """
+import json
+import struct
+
 import torch
 
 _original_register_fake = torch.library.register_fake
@@ -30,3 +33,20 @@ def _tolerant_register_fake(*args, **kwargs):
 def tolerate_cuda_torchvision():
     """Installs the tolerant register_fake (idempotent)."""
     torch.library.register_fake = _tolerant_register_fake
+
+
+def sort_safetensors_metadata(path):
+    """Rewrites a safetensors file's JSON header with sorted __metadata__ keys (same byte length, tensors untouched).
+
+    safetensors writes __metadata__ from a HashMap, so its key order varies run to run; sorted, reruns of a golden
+    script are byte-identical."""
+    with open(path, "r+b") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n).rstrip(b" "))
+        if "__metadata__" not in header:
+            return
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        new = json.dumps(header, separators=(",", ":")).encode()
+        assert len(new) <= n
+        f.seek(8)
+        f.write(new + b" " * (n - len(new)))
