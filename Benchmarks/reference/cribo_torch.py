@@ -195,9 +195,10 @@ def sinkhorn(M, r, c, lam, iterations):
     return torch.nan_to_num(P, nan=1e-8)
 
 
-def compute_assignments(tokens, positions, k, alpha, lam, sinkhorn_iters, n_iter, seeds=None, generator=None):
-    """tokens [B, 2N, D], positions [B, 2N, 2]; seeds [B, K] token indices or None (multinomial draw).
-    Returns the view-wise column-normalised hard assignment [B, 2N, K]."""
+def compute_assignments(tokens, positions, k, alpha, lam, sinkhorn_iters, n_iter, seeds=None, generator=None, plans=None):
+    """tokens [B, 2N, D], positions [B, 2N, 2]; seeds [B, K] token indices or None (multinomial draw); `plans`, a list
+    that receives every pass's transport plan when given. Returns the view-wise column-normalised hard assignment
+    [B, 2N, K] (its non-zero pattern is the hard assignment)."""
     z = F.normalize(tokens, dim=-1)
     b, n, _ = z.shape
     r = torch.ones(b, n, 1, dtype=z.dtype) / n
@@ -220,6 +221,8 @@ def compute_assignments(tokens, positions, k, alpha, lam, sinkhorn_iters, n_iter
         M = -semantic + alpha * cost
         M = (M - M.min()) / (M.max() - M.min())
         plan = sinkhorn(M, r, c, lam, sinkhorn_iters)
+        if plans is not None:
+            plans.append(plan)
         assignment = (plan == plan.amax(dim=-1, keepdim=True)).to(z.dtype)
         c = assignment.sum(dim=1, keepdim=True) + 1e-2
         c = c / c.sum(dim=-1, keepdim=True)

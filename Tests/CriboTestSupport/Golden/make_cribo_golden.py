@@ -20,12 +20,16 @@ summation-order differences cannot flip an assignment or a neighbour).
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from reference_env import sort_safetensors_metadata
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "Benchmarks", "reference"))
+import cribo_torch as ref  # noqa: E402
 
 OUT_DIR = os.path.dirname(os.path.abspath(__file__))
 NAME = "cribo_method.safetensors"
@@ -79,15 +83,6 @@ def make_tokens(gen):
 
 # MARK: - the official algorithm, re-typed
 
-def sinkhorn(M, r, c, lam, iterations):
-    P = torch.exp(-lam * M)
-    P = P / P.sum(dim=(1, 2), keepdim=True)
-    for _ in range(iterations):
-        P = P * (r / P.sum(dim=2, keepdim=True))
-        P = P * (c / P.sum(dim=1, keepdim=True))
-    return torch.nan_to_num(P, nan=1e-8)
-
-
 def relative_gap(values):
     """(best - second) / |best| along the last axis, ignoring exact ties (they are decided the same everywhere)."""
     top = values.topk(2, dim=-1).values
@@ -95,48 +90,14 @@ def relative_gap(values):
     return gap[gap > 0].min().item() if (gap > 0).any() else 1.0
 
 
-def compute_assignments(tokens, positions, seeds, k, alpha, lam, sinkhorn_iters, n_iter, update_c=True):
-    """tokens [B, 2N, D] (view 1 rows, then view 2 rows), positions [B, 2N, 2], seeds [B, K].
+def compute_assignments(tokens, positions, seeds, k, alpha, lam, sinkhorn_iters, n_iter):
+    """tokens [B, 2N, D], positions [B, 2N, 2], seeds [B, K] (cribo_torch's Clustering.compute_assignments).
     Returns the final hard assignment A [B, 2N, K], the view-wise column-normalised weights W [B, 2N, K], and the
-    smallest relative argmax gap seen."""
-    z = F.normalize(tokens, dim=-1)
-    b, n, _ = z.shape
-    r = torch.ones(b, n, 1) / n
-    c = torch.ones(b, 1, k) / k
-    onehot = torch.zeros(b, k, n)
-    for bi in range(b):
-        for ki in range(k):
-            if seeds[bi, ki] >= 0:
-                onehot[bi, ki, seeds[bi, ki]] = 1.0
-    centroids = torch.einsum("bnd,bkn->bkd", z, onehot)
-    assignment = onehot.permute(0, 2, 1)
-    gap = 1.0
-    for _ in range(n_iter):
-        semantic = torch.einsum("bnd,bkd->bnk", z, centroids)
-        distance = torch.sqrt(torch.sum((positions[:, None, :, :] - positions[:, :, None, :]) ** 2, dim=-1))
-        cost = torch.einsum("bts,bsk->btsk", distance, assignment)
-        nonzero = (cost != 0.0).float().sum(dim=2, keepdim=True)
-        cost[torch.logical_and(cost == 0.0, nonzero != 0.0)] = 1e5
-        cost = cost.amin(dim=2)
-        average = cost.mean(dim=(1, 2), keepdim=True).expand(b, n, k)
-        cost[cost == 0.0] = average[cost == 0.0]
-        cost = cost / cost.amax(dim=(1, 2))[:, None, None]
-        M = -semantic + alpha * cost
-        M = (M - M.min()) / (M.max() - M.min())
-        plan = sinkhorn(M, r, c, lam, sinkhorn_iters)
-        gap = min(gap, relative_gap(plan))
-        hard = (plan == plan.amax(dim=-1, keepdim=True)).float()
-        assignment = hard
-        if update_c:
-            c = hard.sum(dim=1, keepdim=True) + 1e-2
-            c = c / c.sum(dim=-1, keepdim=True)
-        centroids = F.normalize(torch.einsum("bnd,bnk->bkd", z, assignment), dim=-1)
-    a1, a2 = assignment[:, : n // 2], assignment[:, n // 2:]
-    s1, s2 = a1.sum(dim=1, keepdim=True), a2.sum(dim=1, keepdim=True)
-    s1[s1 == 0.0] = 1.0
-    s2[s2 == 0.0] = 1.0
-    weights = torch.cat([a1 / s1, a2 / s2], dim=1)
-    return assignment, weights, gap
+    smallest relative argmax gap seen in any pass's plan."""
+    plans = []
+    weights = ref.compute_assignments(tokens, positions, k, alpha, lam, sinkhorn_iters, n_iter, seeds=seeds, plans=plans)
+    gap = min([1.0] + [relative_gap(plan) for plan in plans])
+    return (weights > 0).float(), weights, gap
 
 
 def teacher_centroids(weights, tokens):
