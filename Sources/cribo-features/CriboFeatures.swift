@@ -52,7 +52,9 @@ extension CriboFeatures {
                 for the mask), scaled to [0, 1] and normalised with the ImageNet mean/std, then run through the \
                 backbone (teacher weights; other grids interpolate the positional embedding). With --augment-epochs N \
                 the split is passed N times through a paired RandomResizedCrop(scale 0.5-2.0, ratio 3/4-4/3) instead, \
-                keyed by (--seed, epoch, image), to build a k-NN memory. Shards are written atomically and \
+                keyed by (--seed, epoch, image), to build a k-NN memory; --hummingbird-transforms makes those passes \
+                open-hummingbird-eval's full memory transform (random colour jitters, normalisation, then the same crop \
+                with torch's antialiased bilinear and nearest). Shards are written atomically and \
                 features.json last; a rerun with the same settings skips finished shards.
                 """)
         @Option(help: "Backbone checkpoint (safetensors, timm/DINO keys).") var checkpoint: String
@@ -63,8 +65,10 @@ extension CriboFeatures {
         @Option(help: "Images per forward pass.") var batchSize: Int = 16
         @Option(help: "Images per feature shard.") var imagesPerShard: Int = 256
         @Option(help: "Augmented passes for memory building (0: the evaluation transform).") var augmentEpochs: Int = 0
-        @Option(help: "Seed of the augmentation crops.") var seed: UInt64 = 0
+        @Option(help: "Seed of the augmentation crops (and colour jitters).") var seed: UInt64 = 0
         @Flag(help: "Use open-hummingbird-eval's std (0.229, 0.224, 0.255), with its typo for blue.") var hummingbirdStd = false
+        @Flag(help: "Augmented passes use open-hummingbird-eval's memory transform (colour jitters, then the crop); implies --hummingbird-std.")
+        var hummingbirdTransforms = false
         @Option(help: "Store thumbnails of the first N images (report figures).") var thumbnails: Int = 16
         @Option(help: "Thumbnail side in pixels (at most the resolution).") var thumbnailSize: Int = 96
         @Option(help: "Attention heads, for checkpoints without architecture metadata.") var heads: Int?
@@ -84,7 +88,8 @@ extension CriboFeatures {
             try compute.apply()
             var options = FeatureExtractionOptions(splitFolder: split, outFolder: out, checkpointPath: checkpoint, resolution: resolution)
             options.dtype = FeatureDType(rawValue: dtype)!
-            options.normalization = hummingbirdStd ? .hummingbird : .imagenet
+            options.normalization = hummingbirdStd || hummingbirdTransforms ? .hummingbird : .imagenet
+            options.hummingbirdTransforms = hummingbirdTransforms
             options.batchSize = batchSize
             options.imagesPerShard = imagesPerShard
             options.augmentationEpochs = augmentEpochs

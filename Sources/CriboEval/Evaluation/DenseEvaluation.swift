@@ -194,8 +194,8 @@ package struct DenseEvaluation {
         }
         if train.manifest.settings.augmentationEpochs == 0 {
             notes.append("The memory was built from the evaluation transform (no augmentation passes); open-hummingbird-eval builds it from augmented crops (extract the training split with --augment-epochs).")
-        } else {
-            notes.append("Augmentation passes use the paired RandomResizedCrop(scale 0.5–2.0) without open-hummingbird-eval's colour jitter.")
+        } else if !train.manifest.settings.hummingbirdTransforms {
+            notes.append("Augmentation passes use the paired RandomResizedCrop(scale 0.5–2.0) without open-hummingbird-eval's colour jitter (extract with --hummingbird-transforms to mimic it).")
         }
         if val.manifest.settings.augmentationEpochs > 0 {
             notes.append("The validation features were extracted with augmentation; only their first pass was used.")

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The pixel side of feature extraction (spec §9.1): an image and its mask brought to S×S — resized whole (the
 // validation transform) or a paired crop resized (the memory-building augmentation) — then ToTensor and the
-// mean/std normalisation into the backbone's CHW input.
+// mean/std normalisation into the backbone's CHW input; or open-hummingbird-eval's full memory-building transform,
+// which normalises before cropping and so yields the network input itself.
 // Legend: S resolution, T thumbnail side.
 // reference: torchvision transforms.Resize / RandomResizedCrop on PIL images (which call PIL Image.resize)
 
@@ -33,6 +34,9 @@ package struct TransformedSample: Equatable {
     package var image: RGBImage
     /// [S, S] label values as stored, when the split has masks.
     package var mask: IndexImage?
+    /// [3, S, S] the network input when the transform normalised it itself (the Hummingbird transform; `image` is
+    /// then these values brought back to bytes, for thumbnails); nil: normalise `image`.
+    package var normalized: [Float]? = nil
 }
 
 /// The evaluation transform of spec §9.1.
@@ -61,6 +65,22 @@ package enum EvaluationTransform {
             IndexImage(width: S, height: S, values: resampleNearest(m.values, width: m.width, height: m.height, outWidth: S, outHeight: S))
         }
         return TransformedSample(image: RGBImage(width: S, height: S, pixels: pixels), mask: labels)
+    }
+
+    /// open-hummingbird-eval's memory-building sample at S×S (HummingbirdTransforms.apply: jitters, ToTensor and
+    /// Normalize with its statistics at full resolution, then the paired crop with torch's antialiased bilinear and
+    /// nearest). `normalized` is the network input; `image` is round(clamp((v·std + mean)·255, 0, 255)) of it.
+    /// - Parameters:
+    ///   - mask: same width and height as the image (a precondition); without one only the image is transformed.
+    package static func hummingbird(image: RGBImage, mask: IndexImage?, resolution S: Int, parameters: HummingbirdParameters) -> TransformedSample {
+        let pairedMask = mask ?? IndexImage(width: image.width, height: image.height, values: [UInt8](repeating: 0, count: image.width * image.height))
+        let (pixels, labels) = HummingbirdTransforms.apply(image, mask: pairedMask, parameters: parameters, size: S)
+        let mean = EvaluationTransforms.hummingbirdMean, std = EvaluationTransforms.hummingbirdStd
+        var bytes = [UInt8](repeating: 0, count: S * S * 3)
+        for c in 0..<3 {
+            for i in 0..<(S * S) { bytes[i * 3 + c] = UInt8(max(0, min(255, ((pixels[c * S * S + i] * std[c] + mean[c]) * 255).rounded()))) }
+        }
+        return TransformedSample(image: RGBImage(width: S, height: S, pixels: bytes), mask: mask == nil ? nil : labels, normalized: pixels)
     }
 
     /// ToTensor then Normalize: output[c, y, x] = (pixel[y, x, c] / 255 − mean[c]) / std[c].

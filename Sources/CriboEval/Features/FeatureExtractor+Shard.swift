@@ -34,7 +34,12 @@ extension FeatureExtractor {
                                                positions: (range.lowerBound + batchStart)..<(range.lowerBound + batchStart + B))
             let images = Tensor(zeros: [B, 3, S, S])
             for (b, sample) in samples.enumerated() {
-                EvaluationTransform.normalize(output: images.pointer + b * 3 * S * S, image: sample.image, normalization: settings.normalization)
+                if let normalized = sample.normalized {
+                    precondition(normalized.count == 3 * S * S, "FeatureExtractor: \(normalized.count) normalised values for 3x\(S)x\(S)")
+                    normalized.withUnsafeBufferPointer { images.pointer.advanced(by: b * 3 * S * S).update(from: $0.baseAddress!, count: 3 * S * S) }
+                } else {
+                    EvaluationTransform.normalize(output: images.pointer + b * 3 * S * S, image: sample.image, normalization: settings.normalization)
+                }
                 let row = batchStart + b
                 if let mask = sample.mask { for i in 0..<(S * S) { labels[row * S * S + i] = mask.values[i] } }
                 if row < thumbnailRows {
@@ -108,6 +113,10 @@ extension FeatureExtractor {
                     if let mask, mask.width != image.width || mask.height != image.height {
                         throw FeatureError.badSample(file: split.folder, sample: split.name(at: i),
                                                      reason: "mask \(mask.width)x\(mask.height) but image \(image.width)x\(image.height)")
+                    }
+                    if let pass, settings.hummingbirdTransforms {
+                        let parameters = HummingbirdParameters.forImage(width: image.width, height: image.height, seed: settings.seed, epoch: pass, index: i)
+                        return EvaluationTransform.hummingbird(image: image, mask: mask, resolution: settings.resolution, parameters: parameters)
                     }
                     let crop = pass.map { ResizedCropBox.forImage(width: image.width, height: image.height, seed: settings.seed, epoch: $0, index: i) }
                     return EvaluationTransform.resize(image: image, mask: mask, resolution: settings.resolution, crop: crop)

@@ -31,7 +31,10 @@ package struct FeatureExtractionOptions: Sendable {
     package var imagesPerShard = 256
     /// 0: one pass with the evaluation transform; N: N passes of the paired RandomResizedCrop.
     package var augmentationEpochs = 0
-    /// Seed of the augmentation crops.
+    /// Augmented passes use open-hummingbird-eval's full memory-building transform (colour jitters, then the paired
+    /// crop on the normalised tensor) instead of the crop alone; implies the `.hummingbird` normalisation.
+    package var hummingbirdTransforms = false
+    /// Seed of the augmentation crops (and jitters).
     package var seed: UInt64 = 0
     /// Thumbnails for the first `thumbnailCount` images of the split, `thumbnailSize` pixels square.
     package var thumbnailCount = 16
@@ -90,8 +93,9 @@ package final class FeatureExtractor: @unchecked Sendable {
         let settings = FeatureSettings(
             dataset: split.manifest.dataset, split: split.manifest.split, splitConfigurationHash: split.manifest.configurationHash,
             checkpoint: options.checkpointPath, checkpointSHA256: try SHA256Digest.hex(ofFile: options.checkpointPath),
-            architecture: cfg, resolution: S, normalization: options.normalization, dtype: options.dtype,
-            imagesPerShard: options.imagesPerShard, augmentationEpochs: options.augmentationEpochs,
+            architecture: cfg, resolution: S, normalization: options.hummingbirdTransforms ? .hummingbird : options.normalization,
+            dtype: options.dtype, imagesPerShard: options.imagesPerShard, augmentationEpochs: options.augmentationEpochs,
+            hummingbirdTransforms: options.augmentationEpochs > 0 && options.hummingbirdTransforms,
             seed: options.augmentationEpochs > 0 ? options.seed : 0, thumbnailCount: options.thumbnailCount,
             thumbnailSize: min(options.thumbnailSize, S))
         var manifest = FeatureManifest(

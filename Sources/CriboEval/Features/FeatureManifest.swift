@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The manifest of a feature folder (`features.json`): the settings that determine every byte of the shards, and
-// the shards themselves with their sizes and hashes. Equal settings make a rerun skip finished shards.
+// the shards themselves with their sizes and hashes. Equal settings make a rerun skip finished shards. Settings
+// added after the first layout decode with their old meaning when absent, so older feature folders still load.
 
 import CriboNN
 import CriboTensor
@@ -30,6 +31,10 @@ package struct FeatureSettings: Codable, Equatable, Sendable {
     package var imagesPerShard: Int
     /// Number of augmented passes (paired RandomResizedCrop); 0 for one pass with the evaluation transform.
     package var augmentationEpochs: Int
+    /// Whether the augmented passes use open-hummingbird-eval's full memory-building transform (colour jitters,
+    /// normalisation at full resolution, then the paired crop on tensors) rather than the crop alone. Always false
+    /// without augmentation passes; false when absent from an older manifest.
+    package var hummingbirdTransforms = false
     /// Seed of the augmentation streams (meaningful when augmentationEpochs > 0).
     package var seed: UInt64
     /// Images of the split (from the start) that get a thumbnail, and the thumbnail side.
@@ -39,11 +44,45 @@ package struct FeatureSettings: Codable, Equatable, Sendable {
 
     /// A one-line description of the transform, as stored in each shard's metadata.
     package var transformDescription: String {
+        if augmentationEpochs > 0 && hummingbirdTransforms {
+            return "open-hummingbird-eval memory transform: RandomApply(p=0.5) of each of ColorJitter brightness 0.1, contrast 0.1, "
+                + "saturation 0.1, hue 0.1 (in that order, on the full image; gates and factors from SplitMix64 keyed by "
+                + "(mix(seed, epoch, index), 1)); ToTensor; " + normalization.formula + "; paired RandomResizedCrop(\(resolution), "
+                + "scale=(0.5, 2.0), ratio=(3/4, 4/3)) with torchvision get_params semantics (SplitMix64 keyed by (seed, epoch, "
+                + "index)), torch antialiased bilinear on the normalised image and torch nearest on the mask"
+        }
         let resize = augmentationEpochs > 0
             ? "paired RandomResizedCrop(\(resolution), scale=(0.5, 2.0), ratio=(3/4, 4/3)) with torchvision get_params semantics "
                 + "(SplitMix64 keyed by (seed, epoch, index)), crop then Pillow BILINEAR for the image and NEAREST for the mask"
             : "Pillow resize to \(resolution)x\(resolution): BILINEAR (antialiased) for the image, NEAREST for the mask"
         return resize + "; ToTensor; " + normalization.formula
+    }
+}
+
+extension FeatureSettings {
+    private enum CodingKeys: String, CodingKey {
+        case dataset, split, splitConfigurationHash, checkpoint, checkpointSHA256, architecture, resolution, normalization
+        case dtype, imagesPerShard, augmentationEpochs, hummingbirdTransforms, seed, thumbnailCount, thumbnailSize
+    }
+
+    /// Decodes the settings; `hummingbirdTransforms` is false when the manifest predates it.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dataset = try c.decode(String.self, forKey: .dataset)
+        split = try c.decode(String.self, forKey: .split)
+        splitConfigurationHash = try c.decode(String.self, forKey: .splitConfigurationHash)
+        checkpoint = try c.decode(String.self, forKey: .checkpoint)
+        checkpointSHA256 = try c.decode(String.self, forKey: .checkpointSHA256)
+        architecture = try c.decode(ViTConfiguration.self, forKey: .architecture)
+        resolution = try c.decode(Int.self, forKey: .resolution)
+        normalization = try c.decode(PixelNormalization.self, forKey: .normalization)
+        dtype = try c.decode(FeatureDType.self, forKey: .dtype)
+        imagesPerShard = try c.decode(Int.self, forKey: .imagesPerShard)
+        augmentationEpochs = try c.decode(Int.self, forKey: .augmentationEpochs)
+        hummingbirdTransforms = try c.decodeIfPresent(Bool.self, forKey: .hummingbirdTransforms) ?? false
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        thumbnailCount = try c.decode(Int.self, forKey: .thumbnailCount)
+        thumbnailSize = try c.decode(Int.self, forKey: .thumbnailSize)
     }
 }
 
