@@ -146,7 +146,17 @@ extension PipelineConfiguration {
             guard let value = Int(option.value), value >= 0 else { throw m.error(option.key, nil, "expected a non-negative integer, got '\(option.value)'") }
         }
         s.hummingbirdStd = try m.bool("hummingbird_std") ?? false
-        try m.finish(known: ["models", "hummingbird_std"] + FeatureSettings.optionKeys)
+        if var memory = try m.mapping("memory") {
+            if let epochs = try memory.string("augment_epochs") {
+                guard let value = Int(epochs), value >= 0 else {
+                    throw memory.error("augment_epochs", nil, "expected a non-negative integer, got '\(epochs)'")
+                }
+                s.memoryAugmentEpochs = value
+            }
+            s.memoryHummingbirdTransforms = try memory.bool("hummingbird_transforms") ?? false
+            try memory.finish(known: ["augment_epochs", "hummingbird_transforms"])
+        }
+        try m.finish(known: ["models", "hummingbird_std", "memory"] + FeatureSettings.optionKeys)
         return s
     }
 

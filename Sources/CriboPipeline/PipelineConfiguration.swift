@@ -12,7 +12,8 @@
 //   pretrain: {data: coco/train2017, config: demo, workers: 8, epochs, lr, warmup_epochs, batch_size, image_size,
 //              clusters, queue_size, seed, checkpoint_every, max_iterations, dct_scaling, threads}
 //   features: {models: [initial_backbone, teacher_backbone], resolution: 448, thumbnails, thumbnail_size,
-//              batch_size, images_per_shard, dtype, hummingbird_std, threads}
+//              batch_size, images_per_shard, dtype, hummingbird_std, threads,
+//              memory: {augment_epochs: 2, hummingbird_transforms: true}}   # dense-only augmented training memory
 //   evaluate: {voc: {train: train, val: val, dense: {fractions, seeds, memory_size, neighbours, temperature,
 //              variant, ignore_index}, linear: {steps, batch_size, learning_rate, weight_decay, ignore_index, seed}}}
 //   compare: true               # one comparison per evaluated dataset (default true)
@@ -151,6 +152,11 @@ package struct FeatureSettings: Equatable, Sendable {
     package var options: [ToolOption] = []
     /// `--hummingbird-std`.
     package var hummingbirdStd = false
+    /// `memory: {augment_epochs: N, hummingbird_transforms: true}`: dense retrieval's training memory is extracted
+    /// separately with N augmented passes (0: the dense protocol uses the clean training features, as the others do).
+    package var memoryAugmentEpochs = 0
+    /// Whether the memory passes use open-hummingbird-eval's transform (colour jitters, its mean/std, paired crops).
+    package var memoryHummingbirdTransforms = false
     package init() {}
 
     /// The YAML keys passed through as cribo-features extract options.

@@ -114,11 +114,43 @@ package enum PipelinePlan {
                 stages.append(stage)
                 featureFolders[split] = output.folder
             }
+            // Dense retrieval's own training memory, from augmented passes (open-hummingbird-eval builds it so).
+            var memoryFolder: String?, queryFolder: String?
+            if f.memoryAugmentEpochs > 0 && b.protocols.contains(where: { $0.name == "dense" }) {
+                let name = "features-\(label)-\(b.dataset)-\(b.train)-memory"
+                let output = StageOutput(folder: "\(paths.run)/features/\(label)/\(b.dataset)/\(b.train)-memory",
+                                         mode: .stagedFolder(resumable: true), required: ["features.json"])
+                var arguments = ["extract", "--checkpoint", checkpoint, "--split", "\(paths.shards)/\(b.dataset)/\(b.train)",
+                                 "--out", output.workFolder(stage: name)] + f.options.flatMap(\.arguments)
+                    + ["--augment-epochs", String(f.memoryAugmentEpochs)]
+                if f.memoryHummingbirdTransforms { arguments.append("--hummingbird-transforms") } else if f.hummingbirdStd {
+                    arguments.append("--hummingbird-std")
+                }
+                var stage = PipelineStage(name: name, tool: "cribo-features", arguments: arguments,
+                                          inputs: [checkpoint, "\(paths.shards)/\(b.dataset)/\(b.train)/manifest.json"], output: output)
+                stage.inputHint = "pretrain writes the backbones; ingest writes the splits"
+                stages.append(stage)
+                memoryFolder = output.folder
+                if f.memoryHummingbirdTransforms && !f.hummingbirdStd {
+                    // The memory carries Hummingbird's mean/std: dense retrieval's queries must be normalised alike.
+                    let name = "features-\(label)-\(b.dataset)-\(b.val)-hummingbird"
+                    let output = StageOutput(folder: "\(paths.run)/features/\(label)/\(b.dataset)/\(b.val)-hummingbird",
+                                             mode: .stagedFolder(resumable: true), required: ["features.json"])
+                    let arguments = ["extract", "--checkpoint", checkpoint, "--split", "\(paths.shards)/\(b.dataset)/\(b.val)",
+                                     "--out", output.workFolder(stage: name)] + f.options.flatMap(\.arguments) + ["--hummingbird-std"]
+                    var stage = PipelineStage(name: name, tool: "cribo-features", arguments: arguments,
+                                              inputs: [checkpoint, "\(paths.shards)/\(b.dataset)/\(b.val)/manifest.json"], output: output)
+                    stage.inputHint = "pretrain writes the backbones; ingest writes the splits"
+                    stages.append(stage)
+                    queryFolder = output.folder
+                }
+            }
             for p in b.protocols {
                 let name = "evaluate-\(label)-\(b.dataset)-\(p.name)"
                 let output = StageOutput(folder: "\(paths.run)/reports/\(b.dataset)/\(label)-\(p.name)", mode: .stagedFolder(resumable: false),
                                          required: ["report.json"])
-                let train = featureFolders[b.train]!, val = featureFolders[b.val]!
+                let train = p.name == "dense" ? memoryFolder ?? featureFolders[b.train]! : featureFolders[b.train]!
+                let val = p.name == "dense" ? queryFolder ?? featureFolders[b.val]! : featureFolders[b.val]!
                 stages.append(PipelineStage(
                     name: name, tool: "cribo-evaluate",
                     arguments: [p.name, "--train", train, "--val", val, "--out", output.workFolder(stage: name)] + p.options.flatMap(\.arguments),

@@ -70,6 +70,30 @@ extension CriboPipelineTests {
         let stages = PipelinePlan.stages(c, paths: c.paths())
         #expect(stages.contains { $0.name == "ingest-voc-trainaug" && $0.inputs.contains("data/raw/SegmentationClassAug.zip") })
         #expect(stages.contains { $0.name == "evaluate-teacher_backbone-ade20k-linear" && $0.arguments.contains("160000") })
+        // Dense retrieval reads its own augmented memory; the linear probe keeps the clean training features.
+        let byName = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0) })
+        let memory = try #require(byName["features-teacher_backbone-voc-trainaug-memory"])
+        #expect(Array(memory.arguments.suffix(3)) == ["--augment-epochs", "2", "--hummingbird-transforms"])
+        let memoryFolder = "data/runs/\(name)/features/teacher_backbone/voc/trainaug-memory"
+        #expect(byName["evaluate-teacher_backbone-voc-dense"]?.arguments.contains(memoryFolder) == true)
+        #expect(byName["evaluate-teacher_backbone-voc-linear"]?.arguments.contains(memoryFolder) == false)
+        #expect(byName["evaluate-teacher_backbone-voc-linear"]?.arguments.contains("data/runs/\(name)/features/teacher_backbone/voc/trainaug") == true)
+        // ... and its queries carry the memory's (Hummingbird's) normalisation.
+        #expect(byName["features-teacher_backbone-voc-val-hummingbird"]?.arguments.last == "--hummingbird-std")
+        #expect(byName["evaluate-teacher_backbone-voc-dense"]?.arguments.contains("data/runs/\(name)/features/teacher_backbone/voc/val-hummingbird") == true)
+        #expect(byName["evaluate-teacher_backbone-voc-linear"]?.arguments.contains("data/runs/\(name)/features/teacher_backbone/voc/val") == true)
+    }
+
+    @Test func memoryKeysAreChecked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-memory-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/m.yaml"
+        try "name: m\nfeatures: {memory: {augment_epochs: 2, crops: 3}}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: PipelineError.self) { try PipelineConfiguration.load(path: path) }
+        #expect(error?.description.contains("crops") == true, "\(String(describing: error))")
+        try "name: m\nfeatures: {memory: {augment_epochs: -1}}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: PipelineError.self) { try PipelineConfiguration.load(path: path) }
     }
 
     @Test func unknownKeyNamesFileLineAndKey() throws {
