@@ -2,6 +2,7 @@
 // The thread pool of the kernels: a fixed thread count and a deterministic static partition. Which thread
 // computes an element never changes the value computed (reductions use fixed-size chunks, see `chunkedSum`).
 
+import CCriboShims
 import Dispatch
 import Foundation
 
@@ -46,10 +47,15 @@ package enum ComputeThreads {
         }
         let perThread = (units + threads - 1) / threads
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let job = PoolJob { t in
                 let start = t * perThread * grain
                 let end = min(total, (t + 1) * perThread * grain)
                 if start < end { body(start..<end) }
+            }
+            withExtendedLifetime(job) {
+                cribo_pool_run(Int32(threads), { context, index in
+                    Unmanaged<PoolJob>.fromOpaque(context!).takeUnretainedValue().run(Int(index))
+                }, Unmanaged.passUnretained(job).toOpaque())
             }
         }
     }
@@ -58,4 +64,10 @@ package enum ComputeThreads {
     package static func parallelForEach(_ total: Int, _ body: (Int) -> Void) {
         parallelFor(total) { range in for index in range { body(index) } }
     }
+}
+
+/// One parallel loop handed to the C pool (`cribo_pool_run`): index t runs the t-th range.
+private final class PoolJob {
+    let run: (Int) -> Void
+    init(_ run: @escaping (Int) -> Void) { self.run = run }
 }

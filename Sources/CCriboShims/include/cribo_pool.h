@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// A persistent fork-join pool for cribo's kernels: worker threads that spin briefly between tasks, so a parallel
+// loop of a few microseconds is split across threads instead of finishing on the caller before a sleeping worker
+// wakes (which is what happens with Dispatch's concurrentPerform on small kernels).
+#ifndef CRIBO_POOL_H
+#define CRIBO_POOL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A task: `index` in 0..<count of one `cribo_pool_run`.
+typedef void (*cribo_pool_task)(void *context, int index);
+
+/// Runs task(context, i) for every i in 0..<count and returns when all have finished. i = 0 runs on the caller,
+/// the others on pool workers (created on first use). When the pool is busy (another thread is using it, or this
+/// is a nested call from inside a task), every index runs on the caller, in order.
+void cribo_pool_run(int count, cribo_pool_task task, void *context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
