@@ -3,7 +3,6 @@
 // computes an element never changes the value computed (reductions use fixed-size chunks, see `chunkedSum`).
 
 import CCriboShims
-import Dispatch
 import Foundation
 
 /// The number of threads cribo's kernels use, and the parallel loop that uses them.

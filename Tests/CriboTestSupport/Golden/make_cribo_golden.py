@@ -40,7 +40,7 @@ B, N, D, K, QUEUE, OUT = 3, 16, 8, 5, 6, 12
 GRID = 4
 IMAGE_W, IMAGE_H = 40, 32
 N_ITER, LAMBDA, SINKHORN_ITERS, ALPHA = 5, 20.0, 5, 1.5
-STUDENT_TEMP, STUDENT_TEMP_C = 0.1, 0.1
+STUDENT_TEMP_C = 0.1  # the [CLS] path's 0.1 is fixed in the reference
 TEACHER_TEMPS = {0: (0.04, 0.045), 1: (0.055, 0.06)}  # epoch -> (teacher_temp, teacher_temp_c)
 MOMENTUM = 0.9
 MARGIN = 1e-3  # relative gap required between the best and second-best value of every argmax
@@ -134,58 +134,22 @@ def nearest_neighbours(tc1, tc2, queue, cpv_queue):
 
 
 def enqueue(queue, cpv_queue, cls_queue, cpv_new, cls1, cls2, pool1, pool2):
-    """The FIFO update from already-gathered data (rank order, then image, then cluster)."""
-    queue, cpv_queue, cls_queue = queue.clone(), cpv_queue.clone(), cls_queue.clone()
-    size = cls_queue.shape[1]
-    if len(cls1) >= size:
-        cls1, cls2, cpv_new = cls1[:size], cls2[:size], cpv_new[:size]
-        last = int(cpv_new.sum())
-        pool1, pool2 = pool1[:last].clone(), pool2[:last].clone()
-    n_old_images = size - len(cls1)
-    n_new = int(cpv_new.sum())
-    n_old = int(cpv_queue[:n_old_images].sum())
-    cls_queue[0] = torch.cat([cls1, cls_queue[0, : size - len(cls1)]])
-    cls_queue[1] = torch.cat([cls2, cls_queue[1, : size - len(cls2)]])
-    queue[0, : n_new + n_old] = torch.cat((pool1, queue[0, :n_old]))
-    queue[1, : n_new + n_old] = torch.cat((pool2, queue[1, :n_old]))
-    cpv_queue = torch.cat([cpv_new, cpv_queue[: size - len(cls1)]])
-    return queue, cpv_queue, cls_queue
+    """The FIFO update (cribo_torch's Queue.enqueue) on copies, from already-gathered data (rank order, then image,
+    then cluster). Returns the queue, cpv_queue and cls_queue after it."""
+    q = ref.Queue.__new__(ref.Queue)
+    q.centroids, q.cpv, q.cls = queue.clone(), cpv_queue.clone(), cls_queue.clone()
+    q.enqueue(cpv_new, cls1, cls2, pool1, pool2)
+    return q.centroids, q.cpv, q.cls
 
 
 def cribo_loss(s_out, t_out, epoch, sc, tc, mask1, tnn, mask2, tnn2, center, center_c):
+    """cribo_torch's CriboLoss at this golden's temperatures, from the given centers; returns the three losses and
+    both updated centers."""
     temp, temp_c = TEACHER_TEMPS[epoch]
-    student = (s_out / STUDENT_TEMP).chunk(2)
-    teacher = F.softmax((t_out - center) / temp, dim=-1).detach().chunk(2)
-    loss_d = 0
-    terms = 0
-    for iq, q in enumerate(teacher):
-        for v in range(len(student)):
-            if v == iq:
-                continue
-            loss_d = loss_d + torch.sum(-q * F.log_softmax(student[v], dim=-1), dim=-1).mean()
-            terms += 1
-    loss_d = loss_d / terms
-    student_c = sc / STUDENT_TEMP_C
-    teacher_c = F.softmax((tc - center_c) / temp_c, dim=-1)
-    nn1 = F.softmax((tnn - center_c) / temp_c, dim=-1)
-    nn2 = F.softmax((tnn2 - center_c) / temp_c, dim=-1)
-    s1, s2 = student_c.chunk(2)
-    t1, t2 = teacher_c.chunk(2)
-    nn1_v1, _ = nn1.unbind()
-    _, nn2_v2 = nn2.unbind()
-    loss_nn = torch.tensor(0.0)
-    if epoch >= 1:
-        m1 = mask1.sum()
-        if m1 > 0:
-            loss_nn = loss_nn + torch.sum(-nn1_v1 * F.log_softmax(s2, dim=-1), dim=-1)[mask1].sum() / m1
-            loss_nn = loss_nn + torch.sum(-nn2_v2 * F.log_softmax(s1, dim=-1), dim=-1)[mask2].sum() / m1
-            loss_nn = loss_nn / 2
-    loss_c = torch.sum(-t1 * F.log_softmax(s2, dim=-1), dim=-1).mean()
-    loss_c = loss_c + torch.sum(-t2 * F.log_softmax(s1, dim=-1), dim=-1).mean()
-    loss_c = loss_c / 2
-    new_center = center * MOMENTUM + t_out.sum(dim=0, keepdim=True) / len(t_out) * (1 - MOMENTUM)
-    new_center_c = center_c * MOMENTUM + tc.sum(dim=0, keepdim=True) / len(tc) * (1 - MOMENTUM)
-    return loss_d, loss_c, loss_nn, new_center, new_center_c
+    loss = ref.CriboLoss(center.shape[-1], center_c.shape[-1], STUDENT_TEMP_C, MOMENTUM)
+    loss.center, loss.center_c = center, center_c
+    loss_d, loss_c, loss_nn = loss(s_out, t_out, epoch, temp, temp_c, sc, tc, mask1, tnn, mask2, tnn2)
+    return loss_d, loss_c, loss_nn, loss.center, loss.center_c
 
 
 # MARK: - the golden
