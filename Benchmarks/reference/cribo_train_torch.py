@@ -36,7 +36,7 @@ from safetensors.torch import save_file  # noqa: E402
 import cribo_torch as ref  # noqa: E402
 
 MODELS = {
-    "demo": dict(img=64, patch=8, dim=96, depth=4, heads=3, hid=512, bot=128, out=4096, k=8, queue=256, batch=16),
+    "demo": dict(img=64, patch=8, dim=96, depth=4, heads=3, hid=512, bot=128, out=1024, k=8, queue=256, batch=16),
     "vit_small": dict(img=224, patch=16, dim=384, depth=12, heads=6, hid=2048, bot=256, out=65536, k=32, queue=4096,
                       batch=8),
 }
@@ -173,14 +173,14 @@ def main():
     l.add_argument("--out", required=True)
     l.add_argument("--epochs", type=int, default=60)
     l.add_argument("--batch", type=int, default=64)
-    l.add_argument("--lr", type=float, default=2e-3)
+    l.add_argument("--lr", type=float, default=4e-3)
     l.add_argument("--warmup-epochs", type=int, default=5)
     l.add_argument("--warmup-teacher-temp-epochs", type=int, default=3)
     l.add_argument("--norm-last-layer", action="store_true")
-    l.add_argument("--out-dim", type=int, default=4096)
+    l.add_argument("--out-dim", type=int, default=1024)
     l.add_argument("--queue", type=int, default=256)
-    l.add_argument("--momentum", type=float, default=0.996)
-    l.add_argument("--teacher-temp", type=float, default=0.07)
+    l.add_argument("--momentum", type=float, default=0.99)
+    l.add_argument("--teacher-temp", type=float, default=0.04)
     l.add_argument("--warmup-teacher-temp", type=float, default=0.04)
     l.add_argument("--clusters", type=int, default=8)
     l.add_argument("--jitter", default="0.4,0.4,0.2,0.1", help="brightness,contrast,saturation,hue")

@@ -2,10 +2,11 @@
 // Synthetic scenes: the pixel-centre rasteriser on hand-checkable cases and against its crossing-count oracle, and
 // the renderer's promises — a pure function of its arguments, label maps that agree with the objects (visible
 // pixels only, hidden objects dropped), every class drawn about equally often at varied scales, and textures that
-// tell the classes apart while colours do not.
+// tell the classes apart, with colours a strong but imperfect cue.
 
 import CriboData
 import CriboTensor
+import Foundation
 import Testing
 
 @Suite struct SceneRendererTests {}
@@ -294,7 +295,7 @@ extension SceneRendererTests {
         return (Double(correct) / Double(test.count), (1...classCount).map { hits[$0] / max(1, totals[$0]) })
     }
 
-    @Test func texturesTellTheClassesApartAndColoursDoNot() throws {
+    @Test func texturesTellTheClassesApartAndColoursMostly() throws {
         var texture: [(label: Int, features: [Double])] = []
         var colour: [(label: Int, features: [Double])] = []
         for scene in Self.scenes {
@@ -308,10 +309,20 @@ extension SceneRendererTests {
             }
         }
         try #require(texture.count > 400, "\(texture.count) objects large enough")
-        // Chance is 1/8. Measured when written: texture 0.85 (every class ≥ 0.65), mean colour 0.16.
+        // Chance is 1/8. Measured when written: texture 0.84 (every class ≥ 0.68); mean colour 0.80; the hue of the
+        // mean colour alone (nearest class hue) 0.91 — each class has a typical hue, neighbouring ranges overlap.
         let (textureAccuracy, recall) = Self.nearestCentroidAccuracy(texture, classCount: 8)
         let (colourAccuracy, _) = Self.nearestCentroidAccuracy(colour, classCount: 8)
+        var hueHits = 0
+        for sample in colour {
+            let (r, g, b) = (sample.features[0], sample.features[1], sample.features[2])
+            let hue = (atan2(3.0.squareRoot() * (g - b), 2 * r - g - b) / (2 * .pi) + 1).truncatingRemainder(dividingBy: 1)
+            let nearest = (0..<8).min { abs(remainder(hue - Double($0) / 8, 1)) < abs(remainder(hue - Double($1) / 8, 1)) }!
+            if nearest + 1 == sample.label { hueHits += 1 }
+        }
+        let hueAccuracy = Double(hueHits) / Double(colour.count)
         #expect(textureAccuracy > 0.6 && recall.allSatisfy { $0 > 0.4 }, "texture \(textureAccuracy), recall \(recall)")
-        #expect(colourAccuracy < 0.25, "mean colour \(colourAccuracy)")
+        #expect(colourAccuracy > 0.6 && colourAccuracy < 0.95, "mean colour \(colourAccuracy)")
+        #expect(hueAccuracy > 0.7 && hueAccuracy < 0.97, "hue \(hueAccuracy)")
     }
 }

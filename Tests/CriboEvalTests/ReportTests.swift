@@ -78,12 +78,48 @@ extension ReportTests {
         #expect(history[0].report.hasSuffix("/a") && history[0].metric == "mIoU")
 
         let comparison = try ComparisonReport(folders: [folder + "/a", folder + "/b"])
-        #expect(comparison.columns == ["1/1"] && comparison.entries.map(\.label) == ["a", "b"])
-        #expect(comparison.warnings.count == 1 && comparison.warnings[0].contains("variants"))
+        // One protocol in two variants: separate columns, so nothing is compared across them; one checkpoint, one line.
+        #expect(comparison.columns == ["dense (clean) 1/1", "dense (hummingbird) 1/1"] && comparison.entries.map(\.label) == ["a", "b"])
+        #expect(comparison.warnings.isEmpty && comparison.lines.count == 1)
         try comparison.write(folder: folder + "/compare")
         let table = try String(contentsOfFile: folder + "/compare/compare.md", encoding: .utf8)
-        #expect(table.contains("| a | `w.safetensors` (abcdef01) | 42.00 ± 2.83 |") && table.contains("| b | `w.safetensors` (abcdef01) | 50.00 |"))
+        #expect(table.contains("| `w.safetensors` (abcdef01) | 42.00 ± 2.83 | 50.00 |") && !table.contains("Δ"))
         #expect(try PNG.decodeRGB(try Data(contentsOf: URL(fileURLWithPath: folder + "/compare/compare.png"))).height == 24 + 28 + 8)
+    }
+}
+
+extension ReportTests {
+    @Test func aComparisonHasOneLinePerCheckpointAndTheMarginOfEachLaterOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-compare-tests-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func report(_ kind: EvaluationKind, miou: [Double], checkpoint: String, sha: String) -> EvaluationReport {
+            var r = sampleReport(miou: miou, variant: .clean)
+            r.kind = kind
+            if kind == .linear {
+                r.rows = [ReportRow(name: "linear", runs: r.runs.map { var run = $0; run.row = "linear"; return run })]
+            }
+            r.val.checkpoint = checkpoint
+            r.val.checkpointSHA256 = sha
+            return r
+        }
+        try report(.dense, miou: [30, 32], checkpoint: "/r/initial.safetensors", sha: "11111111aa").write(folder: folder + "/init-dense", preview: nil)
+        try report(.linear, miou: [20], checkpoint: "/r/initial.safetensors", sha: "11111111aa").write(folder: folder + "/init-linear", preview: nil)
+        try report(.dense, miou: [40.5], checkpoint: "/r/teacher.safetensors", sha: "22222222bb").write(folder: folder + "/teacher-dense", preview: nil)
+        try report(.linear, miou: [27.25], checkpoint: "/r/teacher.safetensors", sha: "22222222bb").write(folder: folder + "/teacher-linear", preview: nil)
+        let comparison = try ComparisonReport(folders: ["init-dense", "init-linear", "teacher-dense", "teacher-linear"].map { folder + "/" + $0 })
+        #expect(comparison.columns == ["dense 1/1", "linear"] && comparison.warnings.isEmpty)
+        #expect(comparison.lines.map(\.checkpointSHA256) == ["11111111aa", "22222222bb"])
+        let table = comparison.markdown(figure: nil)
+        #expect(table.contains("| `initial.safetensors` (11111111) | 31.00 ± 1.41 | 20.00 |"), "\(table)")
+        #expect(table.contains("| `teacher.safetensors` (22222222) | 40.50 | 27.25 |"))
+        #expect(table.contains("| **Δ** `teacher.safetensors` (22222222) − `initial.safetensors` (11111111) | +9.50 | +7.25 |"))
+
+        // Two dense reports of one checkpoint collide in "dense 1/1": one line per report instead.
+        let collided = try ComparisonReport(folders: ["init-dense", "init-linear", "init-dense"].map { folder + "/" + $0 })
+        #expect(collided.lines.map(\.label) == [
+            "init-dense: `initial.safetensors` (11111111)", "init-linear: `initial.safetensors` (11111111)",
+            "init-dense: `initial.safetensors` (11111111)"])
     }
 }
 

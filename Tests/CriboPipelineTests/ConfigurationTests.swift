@@ -18,11 +18,11 @@ extension CriboPipelineTests {
         #expect(c.name == "demo")
         #expect(c.paths() == PipelinePaths(raw: "data/raw/demo", shards: "data/shards/demo", run: "data/runs/demo"))
         let synthesize = try #require(c.synthesize)
-        #expect(synthesize.datasets == ["coco", "voc"] && synthesize.imagesPerSplit == 200 && synthesize.seed == 0 && synthesize.sides == "72-96")
+        #expect(synthesize.datasets == ["coco", "voc"] && synthesize.imagesPerSplit == 1000 && synthesize.seed == 0 && synthesize.sides == "72-96")
         #expect(c.ingest?.datasets == [IngestDataset(name: "coco", splits: ["train2017"]), IngestDataset(name: "voc", splits: ["train", "val"])])
         let pretrain = try #require(c.pretrain)
         #expect(pretrain.data == "coco/train2017" && pretrain.config == "demo" && pretrain.workers == 8)
-        #expect(pretrain.overrides == [ToolOption("epochs", "60"), ToolOption("lr", "0.002"), ToolOption("warmup_epochs", "5")])
+        #expect(pretrain.overrides == [ToolOption("epochs", "60"), ToolOption("lr", "0.004"), ToolOption("warmup_epochs", "5")])
         #expect(c.features?.models == ["initial_backbone", "teacher_backbone"])
         #expect(c.features?.options == [ToolOption("resolution", "64"), ToolOption("thumbnails", "12")])
         #expect(c.evaluate.count == 1)
@@ -44,11 +44,11 @@ extension CriboPipelineTests {
         ])
         let byName = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0) })
         #expect(byName["synthesize"]?.arguments == ["synthesize", "--out", "/d/raw/demo/.synthesize.staging", "--dataset", "coco", "voc",
-                                                     "--images-per-split", "200", "--seed", "0", "--sides", "72-96"])
+                                                     "--images-per-split", "1000", "--seed", "0", "--sides", "72-96"])
         #expect(byName["ingest-voc-val"]?.arguments == ["voc", "--raw", "/d/raw/demo", "--out", "/d/shards/demo", "--splits", "val"])
         #expect(byName["ingest-voc-val"]?.inputs == ["/d/raw/demo/VOCtrainval_11-May-2012.tar"])
         #expect(byName["pretrain"]?.arguments == ["--config", "demo", "--data", "/d/shards/demo/coco/train2017", "--out", "/d/runs/demo/.pretrain.staging",
-                                                   "--workers", "8", "--epochs", "60", "--lr", "0.002", "--warmup-epochs", "5"])
+                                                   "--workers", "8", "--epochs", "60", "--lr", "0.004", "--warmup-epochs", "5"])
         #expect(byName["features-teacher_backbone-voc-val"]?.arguments == [
             "extract", "--checkpoint", "/d/runs/demo/pretrain/teacher_backbone.safetensors", "--split", "/d/shards/demo/voc/val",
             "--out", "/d/runs/demo/features/teacher_backbone/voc/.val.staging", "--resolution", "64", "--thumbnails", "12",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The catalogue of synthetic scene classes: each pairs one shape family with one texture family, so that a class
-// is told by shape and by texture, never by colour (colours are drawn per instance, the same way for all classes).
+// The catalogue of synthetic scene classes: each pairs one shape family with one texture family and has a typical
+// hue (its place on the colour wheel among the renderer's classes), so that a class is told by shape, texture and,
+// only in part, colour (neighbouring classes' hue ranges overlap; see `SceneColour.pair(hue:using:)`).
 
 /// One class of the synthetic scenes.
 struct SceneClass: Sendable {

@@ -6,10 +6,10 @@
 // A scene is painted back to front: a low-contrast background with a few distractor blobs (label 0), then 2–5
 // objects. Each object draws a class (uniformly), a shape of that class's family at a random rotation and a size
 // covering 5–40% of the image (log-uniform), a centre that keeps most of it in frame, a texture of the class's
-// family and two colours. Its outline is clipped to the image, rounded to 1/100 pixel and rasterised with the
-// pixel-centre rule (`PolygonRasterizer`); the object takes every pixel it covers, so the masks are what is visible.
-// Objects that end up fully hidden are dropped and the others renumbered. The RGB image is not anti-aliased, so
-// its edges coincide with the label maps.
+// family and two colours around the class's hue (`SceneColour.pair(hue:using:)`). Its outline is clipped to the
+// image, rounded to 1/100 pixel and rasterised with the pixel-centre rule (`PolygonRasterizer`); the object takes
+// every pixel it covers, so the masks are what is visible. Objects that end up fully hidden are dropped and the
+// others renumbered. The RGB image is not anti-aliased, so its edges coincide with the label maps.
 
 import CriboTensor
 import Foundation
@@ -69,7 +69,7 @@ package struct SceneRenderer: Sendable {
             let classIndex = 1 + rng.nextInt(below: classCount)
             let label = UInt16(drawn.count + 1)
             if let polygon = paintObject(
-                SceneClass.catalogue[classIndex - 1], label: label, rgb: &rgb, instances: &instances,
+                classIndex: classIndex, label: label, rgb: &rgb, instances: &instances,
                 width: width, height: height, rng: &rng)
             {
                 drawn.append((classIndex, polygon))
@@ -83,9 +83,10 @@ package struct SceneRenderer: Sendable {
     /// Draws one object of the class and paints it over `rgb` and `instances`; returns its outline in pixel
     /// coordinates, or nil when nothing of it lands in the image.
     private func paintObject(
-        _ sceneClass: SceneClass, label: UInt16, rgb: inout [UInt8], instances: inout [UInt16],
+        classIndex: Int, label: UInt16, rgb: inout [UInt8], instances: inout [UInt16],
         width: Int, height: Int, rng: inout SplitMix64
     ) -> [Double]? {
+        let sceneClass = SceneClass.catalogue[classIndex - 1]
         let outline = sceneClass.shape.outline(using: &rng)  // unit area, centroid at the origin
         let range = Self.areaFractionRange
         let fraction = exp(rng.nextUniform(log(range.lowerBound), log(range.upperBound)))
@@ -97,7 +98,7 @@ package struct SceneRenderer: Sendable {
             Self.placement(extent: width, reach: reach, using: &rng),
             Self.placement(extent: height, reach: reach, using: &rng))
         let pattern = sceneClass.texture.pattern(size: size, using: &rng)
-        let (first, second) = SceneColour.pair(using: &rng)
+        let (first, second) = SceneColour.pair(hue: Double(classIndex - 1) / Double(classCount), using: &rng)
 
         var polygon: [Double] = []
         for p in outline {

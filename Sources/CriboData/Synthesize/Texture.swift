@@ -2,8 +2,10 @@
 // The texture families of the synthetic scene classes and the per-instance colours they are painted with.
 //
 // A texture is a pattern value t ∈ [0, 1] at each point of the object's own frame (pixels, rotated with the object);
-// the pixel colour is first + t·(second − first), with the two colours drawn per instance from one distribution
-// shared by all classes, so colour alone does not tell a class. Sharp two-tone families (stripes, checkerboard,
+// the pixel colour is first + t·(second − first). The two colours are drawn per instance around the class's hue, as
+// real categories have typical colours: the hue within ±0.08 turns of the class's (classes are 1/8 turn apart at the
+// default 8 classes, so neighbouring classes overlap), saturation 0.25–1 and value 0.12–1, so colour is a cue but does
+// not tell a class alone, while brightness and saturation vary as lighting does. Sharp two-tone families (stripes, checkerboard,
 // dots, rings, grid, zigzag), smooth ones (waves, gradient, blotches) and fine noise differ in their spatial
 // statistics; each family's period is drawn relative to the object's size.
 
@@ -129,19 +131,29 @@ enum SceneColour {
     /// ITU-R 601 luma of a colour.
     static func luma(_ c: SIMD3<Double>) -> Double { 0.299 * c.x + 0.587 * c.y + 0.114 * c.z }
 
-    /// Any hue, mid to full saturation and value: the one distribution of object and distractor colours.
+    /// Any hue, mid to full saturation and value: the colours of the distractor blobs.
     static func random(using rng: inout SplitMix64) -> SIMD3<Double> {
         hsv(rng.nextUniform(), rng.nextUniform(0.25, 1), rng.nextUniform(0.2, 1))
     }
 
-    /// Two colours of one instance whose luma differs by at least 0.25, so the texture shows in grayscale too.
-    static func pair(using rng: inout SplitMix64) -> (SIMD3<Double>, SIMD3<Double>) {
-        let first = random(using: &rng)
+    /// The half-width of an instance's hue range around its class's hue (turns).
+    static let classHueSpread = 0.08
+
+    /// A colour of an instance of a class whose hue is `hue` (turns): the hue within ±`classHueSpread`, saturation
+    /// 0.25–1, value 0.12–1.
+    static func instance(hue: Double, using rng: inout SplitMix64) -> SIMD3<Double> {
+        hsv(hue + rng.nextUniform(-classHueSpread, classHueSpread), rng.nextUniform(0.25, 1), rng.nextUniform(0.12, 1))
+    }
+
+    /// Two colours of one instance of a class of hue `hue` whose luma differs by at least 0.2, so the texture shows
+    /// in grayscale too (when 32 draws fail, the second is the first at 40% brightness).
+    static func pair(hue: Double, using rng: inout SplitMix64) -> (SIMD3<Double>, SIMD3<Double>) {
+        let first = instance(hue: hue, using: &rng)
         for _ in 0..<32 {
-            let second = random(using: &rng)
-            if abs(luma(first) - luma(second)) >= 0.25 { return (first, second) }
+            let second = instance(hue: hue, using: &rng)
+            if abs(luma(first) - luma(second)) >= 0.2 { return (first, second) }
         }
-        return (first, luma(first) < 0.5 ? SIMD3(1, 1, 1) : SIMD3(0, 0, 0))
+        return (first, first * 0.4)
     }
 
     /// Writes a colour, clamped and rounded, to three bytes of an RGB buffer.
