@@ -81,7 +81,7 @@ let package = Package(
         ),
         .target(
             name: "CriboEval",
-            dependencies: ["CriboNN", "CriboData"],
+            dependencies: ["CriboNN", "CriboData", "CriboDistributed"],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "cribo-pretrain", dependencies: ["CriboCommandLine", "CriboTraining", "CriboDistributed"], swiftSettings: kernelSettings),
         .executableTarget(
-            name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN", "CriboData", "CriboEval"], swiftSettings: kernelSettings),
+            name: "cribo-features", dependencies: ["CriboCommandLine", "CriboNN", "CriboData", "CriboDistributed", "CriboEval"], swiftSettings: kernelSettings),
         .executableTarget(name: "cribo-evaluate", dependencies: ["CriboCommandLine", "CriboEval"], swiftSettings: kernelSettings),
         .executableTarget(
             name: "cribo-pipeline",
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "CriboTensorTests", dependencies: ["CriboTensor", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboTrainingTests", dependencies: ["CriboTraining", "CriboTestSupport"], swiftSettings: kernelSettings),
-        .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboDistributed", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboPipelineTests", dependencies: ["CriboPipeline"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(

@@ -12,7 +12,7 @@
 //   pretrain: {data: coco/train2017, config: demo, workers: 8, epochs, lr, warmup_epochs, batch_size, image_size,
 //              clusters, queue_size, seed, checkpoint_every, max_iterations, dct_scaling, threads}
 //   features: {models: [initial_backbone, teacher_backbone], resolution: 448, thumbnails, thumbnail_size,
-//              batch_size, images_per_shard, dtype, hummingbird_std, threads,
+//              batch_size, images_per_shard, dtype, hummingbird_std, workers, threads,
 //              memory: {augment_epochs: 2, hummingbird_transforms: true}}   # dense-only augmented training memory
 //   evaluate: {voc: {train: train, val: val, dense: {fractions, seeds, memory_size, neighbours, temperature,
 //              variant, ignore_index}, linear: {steps, batch_size, learning_rate, weight_decay, ignore_index, seed}}}
@@ -160,7 +160,9 @@ package struct FeatureSettings: Equatable, Sendable {
     package init() {}
 
     /// The YAML keys passed through as cribo-features extract options.
-    package static let optionKeys = ["resolution", "thumbnails", "thumbnail_size", "batch_size", "images_per_shard", "dtype", "threads"]
+    package static let optionKeys = [
+        "resolution", "thumbnails", "thumbnail_size", "batch_size", "images_per_shard", "dtype", "workers", "threads",
+    ]
 
 }
 

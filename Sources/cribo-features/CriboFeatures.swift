@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import CriboCommandLine
+import CriboDistributed
 import CriboEval
 import CriboNN
 
@@ -55,7 +56,9 @@ extension CriboFeatures {
                 keyed by (--seed, epoch, image), to build a k-NN memory; --hummingbird-transforms makes those passes \
                 open-hummingbird-eval's full memory transform (random colour jitters, normalisation, then the same crop \
                 with torch's antialiased bilinear and nearest). Shards are written atomically and \
-                features.json last; a rerun with the same settings skips finished shards.
+                features.json last; a rerun with the same settings skips finished shards. --workers N splits the \
+                shards over N MPI ranks (relaunching under mpirun when no MPI launcher started it; the output folder \
+                must be shared by all ranks); the files are the same whatever N.
                 """)
         @Option(help: "Backbone checkpoint (safetensors, timm/DINO keys).") var checkpoint: String
         @Option(help: "Ingested split folder, e.g. DATA/shards/voc/val.") var split: String
@@ -72,9 +75,11 @@ extension CriboFeatures {
         @Option(help: "Store thumbnails of the first N images (report figures).") var thumbnails: Int = 16
         @Option(help: "Thumbnail side in pixels (at most the resolution).") var thumbnailSize: Int = 96
         @Option(help: "Attention heads, for checkpoints without architecture metadata.") var heads: Int?
+        @Option(help: "Ranks (MPI processes); relaunches under mpirun when not started by an MPI launcher.") var workers: Int = 1
         @OptionGroup var compute: ComputeArguments
 
         func validate() throws {
+            guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
             guard FeatureDType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32 or f16") }
             guard resolution >= 1, batchSize >= 1, imagesPerShard >= 1 else {
                 throw ValidationError("--resolution, --batch-size and --images-per-shard must be at least 1")
@@ -85,7 +90,14 @@ extension CriboFeatures {
         }
 
         func run() throws {
+            if workers > 1 && !MPICommunicator.isLaunchedByMPI {
+                let status = try MPILauncher.relaunch(workers: workers, arguments: Array(CommandLine.arguments.dropFirst()))
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
             try compute.apply()
+            let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+            defer { (communicator as? MPICommunicator)?.finalize() }
             var options = FeatureExtractionOptions(splitFolder: split, outFolder: out, checkpointPath: checkpoint, resolution: resolution)
             options.dtype = FeatureDType(rawValue: dtype)!
             options.normalization = hummingbirdStd || hummingbirdTransforms ? .hummingbird : .imagenet
@@ -97,13 +109,14 @@ extension CriboFeatures {
             options.thumbnailCount = thumbnails
             options.thumbnailSize = thumbnailSize
             options.headCount = heads
-            let display = ProgressDisplay(label: "features")
+            let display = ProgressDisplay(label: communicator.size > 1 ? "features (rank 0's share)" : "features")
             try FeatureExtractor(options: options) { event in
+                guard communicator.isRoot else { return }
                 switch event {
                 case .upToDate(let manifest):
                     display.log("\(out): up to date (\(manifest.shards.count) shards of \(manifest.sampleCount) images); nothing to do")
                 case .planned(let toExtract, let kept, let images):
-                    display.log("\(images) images: \(toExtract) shards to extract, \(kept) kept from an earlier run")
+                    display.log("\(images) images: \(toExtract) shards to extract over \(communicator.size) rank(s), \(kept) kept from an earlier run")
                 case .progress(let done, let total):
                     display.update(done: done, total: total, unit: "images")
                 case .shardWritten:
@@ -114,7 +127,7 @@ extension CriboFeatures {
                         + "[\(manifest.gridHeight)x\(manifest.gridWidth)x\(manifest.dimension)] \(manifest.settings.dtype.rawValue), "
                         + String(format: "%.1f s", seconds) + " -> \(out)")
                 }
-            }.run()
+            }.run(communicator: communicator)
         }
     }
 }

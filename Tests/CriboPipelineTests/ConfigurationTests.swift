@@ -74,6 +74,9 @@ extension CriboPipelineTests {
         let byName = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0) })
         let memory = try #require(byName["features-teacher_backbone-voc-trainaug-memory"])
         #expect(Array(memory.arguments.suffix(3)) == ["--augment-epochs", "2", "--hummingbird-transforms"])
+        // Feature extraction runs over 8 MPI ranks, as pretraining does.
+        let workers = try #require(memory.arguments.firstIndex(of: "--workers"))
+        #expect(memory.arguments[workers + 1] == "8")
         let memoryFolder = "data/runs/\(name)/features/teacher_backbone/voc/trainaug-memory"
         #expect(byName["evaluate-teacher_backbone-voc-dense"]?.arguments.contains(memoryFolder) == true)
         #expect(byName["evaluate-teacher_backbone-voc-linear"]?.arguments.contains(memoryFolder) == false)

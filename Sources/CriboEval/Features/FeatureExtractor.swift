@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // `cribo-features extract`: a frozen backbone over every image of an ingested split, one or more passes, written as
 // feature shards (FeatureLayout) and a manifest written last. Resumable per shard: shards listed in a manifest or
-// partial manifest with the same settings, and still on disk with their recorded size, are kept.
+// partial manifest with the same settings, and still on disk with their recorded size, are kept. Over several ranks
+// (MPI processes sharing the output folder), rank r extracts every size-th shard still to do and keeps its own
+// partial manifest; rank 0 then assembles the manifest, so the folder is the same whatever the world size.
 // Legend: n images per shard, B images per batch, S resolution, h×w patch grid, D width.
 
 import CriboData
+import CriboDistributed
 import CriboNN
 import CriboTensor
 import Foundation
@@ -79,9 +82,13 @@ package final class FeatureExtractor: @unchecked Sendable {
     }
 
     /// Extracts every shard not already present and writes the manifest.
-    /// - Returns: the manifest of the folder.
+    ///
+    /// Concretely: with `communicator` of size W, every rank must call this with the same options; rank r extracts the
+    /// shards at positions r, r + W, … of those still to do, and rank 0 writes the manifest once all are done. Events
+    /// are this rank's (progress counts its share). A shard's bytes do not depend on W or on which rank wrote it.
+    /// - Returns: the manifest of the folder (on every rank).
     @discardableResult
-    package func run() throws -> FeatureManifest {
+    package func run(communicator: any Communicator = SingleProcessCommunicator()) throws -> FeatureManifest {
         let started = Date()
         let split = try ShardedSplit(folder: options.splitFolder)
         let (backbone, parameters) = try BackboneCheckpoint.load(path: options.checkpointPath, headCount: options.headCount)
@@ -105,11 +112,11 @@ package final class FeatureExtractor: @unchecked Sendable {
         let folder = options.outFolder
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let finalPath = folder + "/" + FeatureLayout.manifestName
-        let partialPath = folder + "/" + FeatureLayout.partialManifestName
 
-        // Shards of an earlier run with the same settings that are still whole (by size).
+        // Shards of an earlier run with the same settings that are still whole (by size), from the manifest or any
+        // rank's partial manifest.
         var kept: [String: FeatureShardRecord] = [:]
-        for path in [finalPath, partialPath] {
+        for path in [finalPath] + partialManifestPaths(folder: folder) {
             guard let earlier = try? FeatureManifest.load(path: path), earlier.settings == settings else { continue }
             for record in earlier.shards where fileSize(folder + "/" + record.file) == record.bytes { kept[record.file] = record }
         }
@@ -124,17 +131,22 @@ package final class FeatureExtractor: @unchecked Sendable {
             report(.upToDate(done))
             return done
         }
-        try? FileManager.default.removeItem(atPath: finalPath)
-        try removeStrayShards(folder: folder, keeping: Set(plan.map(\.file)))
+        communicator.barrier()  // every rank has read the folder before rank 0 changes it
+        if communicator.isRoot {
+            try? FileManager.default.removeItem(atPath: finalPath)
+            try removeStrayShards(folder: folder, keeping: Set(plan.map(\.file)))
+        }
+        communicator.barrier()
         let toExtract = plan.filter { kept[$0.file] == nil }
+        let mine = toExtract.indices.filter { $0 % communicator.size == communicator.rank }.map { toExtract[$0] }
         report(.planned(toExtract: toExtract.count, kept: plan.count - toExtract.count, images: split.count))
-        let totalImages = toExtract.reduce(0) { $0 + $1.range.count }
+        let totalImages = mine.reduce(0) { $0 + $1.range.count }
         var imagesDone = 0
-        for shard in plan {
-            if let record = kept[shard.file] {
-                manifest.shards.append(record)
-                continue
-            }
+        // This rank's partial manifest: the kept shards and those it has written.
+        var partial = manifest
+        partial.shards = plan.compactMap { kept[$0.file] }
+        let partialPath = folder + "/" + FeatureLayout.partialManifestName(rank: communicator.rank)
+        for shard in mine {
             let data = try extractShard(
                 split: split, backbone: backbone, parameters: parameters, settings: settings, pass: shard.pass, index: shard.index,
                 range: shard.range
@@ -145,14 +157,37 @@ package final class FeatureExtractor: @unchecked Sendable {
             try AtomicFile.write(data, to: folder + "/" + shard.file)
             let record = FeatureShardRecord(file: shard.file, pass: shard.pass, firstSample: shard.range.lowerBound,
                                             count: shard.range.count, bytes: data.count, sha256: SHA256Digest.hex(of: data))
-            manifest.shards.append(record)
-            try manifest.write(to: partialPath)
+            partial.shards.append(record)
+            try partial.write(to: partialPath)
             report(.shardWritten(record))
         }
-        try manifest.write(to: finalPath)
-        try? FileManager.default.removeItem(atPath: partialPath)
+        communicator.barrier()  // every rank's shards and partial manifest are on disk
+        if communicator.isRoot {
+            var done: [String: FeatureShardRecord] = [:]
+            for rank in 0..<communicator.size {
+                let path = folder + "/" + FeatureLayout.partialManifestName(rank: rank)
+                guard let written = try? FeatureManifest.load(path: path), written.settings == settings else { continue }
+                for record in written.shards { done[record.file] = record }
+            }
+            for shard in plan {
+                guard let record = done[shard.file] ?? kept[shard.file] else {
+                    throw FeatureError.malformed(file: folder + "/" + shard.file, reason: "no rank recorded this shard as written")
+                }
+                manifest.shards.append(record)
+            }
+            try manifest.write(to: finalPath)
+            for path in partialManifestPaths(folder: folder) { try? FileManager.default.removeItem(atPath: path) }
+        }
+        communicator.barrier()
+        if !communicator.isRoot { manifest = try FeatureManifest.load(path: finalPath) }
         report(.finished(manifest, seconds: Date().timeIntervalSince(started)))
         return manifest
+    }
+
+    /// The partial manifests of every rank in `folder`.
+    private func partialManifestPaths(folder: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter(FeatureLayout.isPartialManifestName).sorted().map { folder + "/" + $0 }
     }
 
     /// The bytes of the size of a file, or nil when it does not exist.

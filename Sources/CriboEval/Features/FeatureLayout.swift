@@ -52,8 +52,19 @@ package enum FeatureLayout {
 
     /// The manifest, written when every shard is done.
     package static let manifestName = "features.json"
-    /// The list of finished shards while extraction runs.
+    /// The list of finished shards while extraction runs (rank 0's; see `partialManifestName(rank:)`).
     package static let partialManifestName = "features.partial.json"
+
+    /// The list of the shards rank `rank` has finished while an extraction over several ranks runs:
+    /// features.partial.json for rank 0, features.partial.rank-3.json for rank 3.
+    package static func partialManifestName(rank: Int) -> String {
+        rank == 0 ? partialManifestName : "features.partial.rank-\(rank).json"
+    }
+
+    /// Whether a file name is a partial manifest of some rank.
+    package static func isPartialManifestName(_ name: String) -> Bool {
+        name == partialManifestName || (name.hasPrefix("features.partial.rank-") && name.hasSuffix(".json"))
+    }
 
     /// The file name of shard `index` of pass `pass` (nil: the evaluation transform):
     /// features-00000.safetensors, or features-e01-00000.safetensors for augmentation epoch 1.
