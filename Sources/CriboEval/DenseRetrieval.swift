@@ -28,7 +28,7 @@ package struct DenseRetrieval: Equatable, Sendable {
     /// Seed of the per-image sampling streams.
     package var seed: UInt64 = 0
     /// Memory rows per GEMM in the search.
-    package var chunkRows = 4096
+    package var chunkRows = 1024
 
     /// Settings with open-hummingbird-eval's defaults for everything not given.
     package init(variant: EvaluationVariant, classCount: Int, ignoreIndex: Int?, patchSize: Int) {

@@ -27,7 +27,7 @@ package struct KNNClassifier {
     /// T in exp(cos/T).
     package var temperature: Float = 0.07
     /// Memory rows per GEMM in the search.
-    package var chunkRows = 4096
+    package var chunkRows = 1024
     /// [N, D] unit-norm training features.
     package let trainingFeatures: Tensor
     /// [N] class of each training image.

@@ -25,8 +25,8 @@ extension CriboBench {
         @Option(help: "Neighbours per query (K).") var k: Int = 30
         @Option(help: "Comma-separated thread counts.") var threads: String = "1,2"
         @Option(help: "Seed of the bank and the queries.") var seed: UInt64 = 0
-        @Option(help: "Memory rows per GEMM (nearestNeighbours' chunkRows).") var chunkRows: Int = 4096
-        @Option(help: "Queries per block (nearestNeighbours' queryBlock).") var queryBlock: Int = 256
+        @Option(help: "Memory rows per GEMM (nearestNeighbours' chunkRows).") var chunkRows: Int = 1024
+        @Option(help: "Queries per block (nearestNeighbours' queryBlock).") var queryBlock: Int = 1024
         @Option(help: "Queries checked against a brute-force Float64 search.") var checks: Int = 4
         @Option(help: "Timed searches per row (the median is reported).") var repeats: Int = 1
 
