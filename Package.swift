@@ -91,7 +91,7 @@ let package = Package(
         ),
         .target(
             name: "CriboCommandLine",
-            dependencies: ["CriboNN", "CriboData", "CriboEval", "CriboTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", "CriboDistributed", "CriboEval", "CriboTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 

@@ -90,14 +90,9 @@ extension CriboFeatures {
         }
 
         func run() throws {
-            if workers > 1 && !MPICommunicator.isLaunchedByMPI {
-                let status = try MPILauncher.relaunch(workers: workers, arguments: Array(CommandLine.arguments.dropFirst()))
-                if status != 0 { throw ExitCode(status) }
-                return
-            }
+            guard let communicator = try MPIWorkers.communicator(workers: workers) else { return }
+            defer { MPIWorkers.finish(communicator) }
             try compute.apply()
-            let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
-            defer { (communicator as? MPICommunicator)?.finalize() }
             var options = FeatureExtractionOptions(splitFolder: split, outFolder: out, checkpointPath: checkpoint, resolution: resolution)
             options.dtype = FeatureDType(rawValue: dtype)!
             options.normalization = hummingbirdStd || hummingbirdTransforms ? .hummingbird : .imagenet

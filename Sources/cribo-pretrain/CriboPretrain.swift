@@ -34,14 +34,9 @@ struct CriboPretrain: ParsableCommand {
 
     func run() throws {
         let configuration = try settings.configuration()
-        if workers > 1 && !MPICommunicator.isLaunchedByMPI {
-            let status = try MPILauncher.relaunch(workers: workers, arguments: Array(CommandLine.arguments.dropFirst()))
-            if status != 0 { throw ExitCode(status) }
-            return
-        }
+        guard let communicator = try MPIWorkers.communicator(workers: workers) else { return }
+        defer { MPIWorkers.finish(communicator) }
         try compute.apply()
-        let communicator: any Communicator = MPICommunicator.isLaunchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
-        defer { (communicator as? MPICommunicator)?.finalize() }
         var options = PretrainRunOptions(dataFolder: data, outputFolder: out)
         options.maximumIterations = maxIterations
         options.usesDCTScaling = dctScaling
