@@ -47,6 +47,35 @@ extension DenseRetrieval {
         return PatchLabels(fractions: counts.map { Float($0) * inversePixels }, presence: counts.map { $0 > 0 })
     }
 
+    /// The soft label of one patch of a label map: row `patch` of `patchLabels(...).fractions`, computed from that
+    /// patch's p² pixels only (the same counts and the same Float arithmetic).
+    /// - Parameters:
+    ///   - labels: [h·p, w·p] ids.
+    ///   - into: [C].
+    package func patchFractions(labels: UnsafePointer<UInt8>, gridWidth w: Int, patch: Int, into fractions: UnsafeMutablePointer<Float>) {
+        let C = classCount
+        let p = patchSize
+        let width = w * p
+        let (y0, x0) = ((patch / w) * p, (patch % w) * p)
+        // Counted in place as Float: whole numbers up to p² are exact, so the fractions equal patchLabels'.
+        fractions.update(repeating: 0, count: C)
+        for y in y0..<(y0 + p) {
+            for x in x0..<(x0 + p) {
+                var id = Int(labels[y * width + x])
+                switch variant {
+                case .hummingbird:
+                    if id == 255 { id = 0 }
+                case .clean:
+                    if id == ignoreIndex { continue }
+                }
+                precondition(id < C, "DenseRetrieval.patchFractions: label \(id) at (\(y), \(x)) outside 0..<\(C)")
+                fractions[id] += 1
+            }
+        }
+        let inversePixels = 1 / Float(p * p)
+        for c in 0..<C { fractions[c] *= inversePixels }
+    }
+
     /// The patches open-hummingbird-eval keeps from one image when the memory size is bounded, in its order.
     ///
     /// Concretely: freq_c = the number of patches containing class c; score(patch) = Σ_{c in patch} freq_c; a patch

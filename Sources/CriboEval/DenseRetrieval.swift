@@ -72,21 +72,39 @@ package struct DenseRetrieval: Equatable, Sendable {
     package func patchScores(memory: PatchMemory, queries: UnsafePointer<Float>, queryCount Q: Int)
         -> (neighbours: NeighbourList, weights: [Float], scores: [Float])
     {
-        let D = memory.dimension
+        let neighbours = nearestNeighbours(
+            queries: queries, queryCount: Q, memory: memory.features, memoryCount: memory.count, dimension: memory.dimension,
+            neighbours: neighbourCount, chunkRows: chunkRows)
+        let labels = memory.labels
+        let C = classCount
+        let (weights, scores) = weightedScores(queries: queries, queryCount: Q, dimension: memory.dimension, neighbours: neighbours) {
+            row, label in label.update(from: labels + row * C, count: C)
+        }
+        return (neighbours, weights, scores)
+    }
+
+    /// The neighbour weights [Q, K] and class scores [Q, C] of queries whose neighbours are known (see `patchScores`).
+    /// - Parameters:
+    ///   - queries: [Q, D] un-normalised patch tokens.
+    ///   - label: writes the C soft-label values of a memory row; called from several threads at once.
+    package func weightedScores(
+        queries: UnsafePointer<Float>, queryCount Q: Int, dimension D: Int, neighbours: NeighbourList,
+        label: (_ row: Int, _ into: UnsafeMutablePointer<Float>) -> Void
+    ) -> (weights: [Float], scores: [Float]) {
         let K = neighbourCount
         let C = classCount
-        let neighbours = nearestNeighbours(
-            queries: queries, queryCount: Q, memory: memory.features, memoryCount: memory.count, dimension: D,
-            neighbours: K, chunkRows: chunkRows)
+        precondition(neighbours.neighbourCount == K && neighbours.indices.count == Q * K,
+                     "DenseRetrieval.weightedScores: \(neighbours.indices.count) neighbours for \(Q) queries of \(K)")
         var weights = [Float](repeating: 0, count: Q * K)
         var scores = [Float](repeating: 0, count: Q * C)
-        let labels = memory.labels
         let beta = temperature
         weights.withUnsafeMutableBufferPointer { weights in
             scores.withUnsafeMutableBufferPointer { scores in
                 let weightBase = weights.baseAddress!
                 let scoreBase = scores.baseAddress!
                 ComputeThreads.parallelFor(Q, grain: 64) { rows in
+                    let labelRow = UnsafeMutablePointer<Float>.allocate(capacity: C)
+                    defer { labelRow.deallocate() }
                     for q in rows {
                         var squares: Float = 0
                         for d in 0..<D { squares += queries[q * D + d] * queries[q * D + d] }
@@ -105,14 +123,16 @@ package struct DenseRetrieval: Equatable, Sendable {
                         let score = scoreBase + q * C
                         for j in 0..<K {
                             weight[j] /= sum
-                            let label = labels + Int(neighbours.indices[q * K + j]) * C
-                            for c in 0..<C { score[c] += weight[j] * label[c] }
+                            let row = Int(neighbours.indices[q * K + j])
+                            precondition(row >= 0, "DenseRetrieval.weightedScores: query \(q) has fewer than \(K) neighbours")
+                            label(row, labelRow)
+                            for c in 0..<C { score[c] += weight[j] * labelRow[c] }
                         }
                     }
                 }
             }
         }
-        return (neighbours, weights, scores)
+        return (weights, scores)
     }
 
     /// Predicted label maps of validation images: patch scores, bilinearly resized (align_corners=False) from the
@@ -126,6 +146,17 @@ package struct DenseRetrieval: Equatable, Sendable {
         outputHeight H: Int, outputWidth W: Int
     ) -> [Int32] {
         let scores = patchScores(memory: memory, queries: features, queryCount: n * h * w).scores
+        return labelMaps(scores: scores, imageCount: n, gridHeight: h, gridWidth: w, outputHeight: H, outputWidth: W)
+    }
+
+    /// Label maps from patch scores: bilinearly resized (align_corners=False) to H×W, then the argmax over classes.
+    /// - Parameters:
+    ///   - scores: [n, h·w, C].
+    /// - Returns: [n, H, W] class ids.
+    package func labelMaps(scores: [Float], imageCount n: Int, gridHeight h: Int, gridWidth w: Int, outputHeight H: Int, outputWidth W: Int)
+        -> [Int32]
+    {
+        precondition(scores.count == n * h * w * classCount, "DenseRetrieval.labelMaps: \(scores.count) scores for \(n) images")
         var predictions = [Int32](repeating: 0, count: n * H * W)
         scores.withUnsafeBufferPointer { scores in
             predictions.withUnsafeMutableBufferPointer { predictions in

@@ -34,12 +34,39 @@ package func nearestNeighbours(
     dimension D: Int, neighbours K: Int, chunkRows: Int = 1024, queryBlock: Int = 1024
 ) -> NeighbourList {
     precondition(K >= 1 && M >= K, "nearestNeighbours: \(K) neighbours requested from a memory of \(M) rows")
-    precondition(chunkRows >= 1 && queryBlock >= 1 && D >= 1,
-                 "nearestNeighbours: chunkRows \(chunkRows), queryBlock \(queryBlock), dimension \(D)")
-    var result = NeighbourList(
-        neighbourCount: K, indices: Array(repeating: -1, count: Q * K),
-        similarities: Array(repeating: -.infinity, count: Q * K))
-    if Q == 0 { return result }
+    var result = NeighbourList(empty: Q, neighbours: K)
+    mergeNearestNeighbours(
+        into: &result, queries: queries, queryCount: Q, memory: memory, memoryCount: M, firstIndex: 0, dimension: D,
+        chunkRows: chunkRows, queryBlock: queryBlock)
+    return result
+}
+
+extension NeighbourList {
+    /// Q lists with no neighbour yet (index -1, similarity -∞), ready for `mergeNearestNeighbours`.
+    package init(empty Q: Int, neighbours K: Int) {
+        precondition(K >= 1 && Q >= 0, "NeighbourList: \(Q) queries, \(K) neighbours")
+        self.init(neighbourCount: K, indices: Array(repeating: -1, count: Q * K),
+                  similarities: Array(repeating: -.infinity, count: Q * K))
+    }
+}
+
+/// Merges the memory rows firstIndex..<firstIndex+M into running top-K lists: after merging every part of a
+/// memory in increasing order of firstIndex, `result` equals `nearestNeighbours` over the whole memory (up to the
+/// rounding of the BLAS dot products), ties still going to the lower memory index. This is how a memory that is
+/// never held whole (streamed from disk in chunks) is searched.
+/// - Parameters:
+///   - result: Q lists of `result.neighbourCount`, from `NeighbourList(empty:neighbours:)` or earlier merges.
+///   - memory: [M, D] the rows numbered firstIndex..<firstIndex+M; M may be smaller than K.
+package func mergeNearestNeighbours(
+    into result: inout NeighbourList, queries: UnsafePointer<Float>, queryCount Q: Int, memory: UnsafePointer<Float>,
+    memoryCount M: Int, firstIndex: Int, dimension D: Int, chunkRows: Int = 1024, queryBlock: Int = 1024
+) {
+    let K = result.neighbourCount
+    precondition(result.indices.count == Q * K && result.similarities.count == Q * K,
+                 "mergeNearestNeighbours: lists for \(result.indices.count / K) queries, \(Q) given")
+    precondition(chunkRows >= 1 && queryBlock >= 1 && D >= 1 && M >= 0 && firstIndex >= 0 && firstIndex + M <= Int(Int32.max),
+                 "mergeNearestNeighbours: chunkRows \(chunkRows), queryBlock \(queryBlock), dimension \(D), rows \(firstIndex)+\(M)")
+    if Q == 0 || M == 0 { return }
     // A multiple of the thread count of blocks of at most queryBlock queries, as equal as possible, so that every
     // thread gets the same work (small query sets: one block per thread).
     let threads = ComputeThreads.count
@@ -65,7 +92,7 @@ package func nearestNeighbours(
                         for qi in 0..<qn {
                             mergeTopK(
                                 similarities: similarityBase + (q0 + qi) * K, indices: indexBase + (q0 + qi) * K,
-                                neighbours: K, candidates: scratch + qi * mn, count: mn, firstIndex: m0)
+                                neighbours: K, candidates: scratch + qi * mn, count: mn, firstIndex: firstIndex + m0)
                         }
                         m0 += mn
                     }
@@ -73,7 +100,6 @@ package func nearestNeighbours(
             }
         }
     }
-    return result
 }
 
 /// Merges a chunk of candidate similarities (memory rows firstIndex..<firstIndex+count) into a sorted top-K list.

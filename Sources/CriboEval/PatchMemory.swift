@@ -42,15 +42,23 @@ package final class PatchMemory {
     ///   - label: [C].
     package func append(feature: UnsafePointer<Float>, label: UnsafePointer<Float>) {
         if count == capacity { grow(to: capacity * 2) }
-        let D = dimension
-        var squares: Double = 0
-        for d in 0..<D { squares += Double(feature[d]) * Double(feature[d]) }
-        precondition(squares > 0 && squares.isFinite, "PatchMemory.append: feature norm² \(squares) (row \(count))")
-        let inverse = Float(1 / squares.squareRoot())
-        let row = featureStorage + count * D
-        for d in 0..<D { row[d] = feature[d] * inverse }
+        let normalized = PatchMemory.normalize(feature, dimension: dimension, into: featureStorage + count * dimension)
+        precondition(normalized, "PatchMemory.append: feature of row \(count) has norm 0 or not finite")
         (labelStorage + count * classCount).update(from: label, count: classCount)
         count += 1
+    }
+
+    /// Writes feature / ‖feature‖ (the norm accumulated in Float64, one Float32 inverse) into `row`, the one
+    /// normalisation of every memory row; false (and `row` untouched) when the norm is 0 or not finite.
+    /// - Parameters:
+    ///   - feature, row: [D].
+    package static func normalize(_ feature: UnsafePointer<Float>, dimension D: Int, into row: UnsafeMutablePointer<Float>) -> Bool {
+        var squares: Double = 0
+        for d in 0..<D { squares += Double(feature[d]) * Double(feature[d]) }
+        guard squares > 0 && squares.isFinite else { return false }
+        let inverse = Float(1 / squares.squareRoot())
+        for d in 0..<D { row[d] = feature[d] * inverse }
+        return true
     }
 
     /// Makes room for `rows` rows in total (a no-op when there already is).

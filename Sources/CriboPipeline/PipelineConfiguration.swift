@@ -14,7 +14,7 @@
 //   features: {models: [initial_backbone, teacher_backbone], resolution: 448, thumbnails, thumbnail_size,
 //              batch_size, images_per_shard, dtype, hummingbird_std, workers, threads,
 //              memory: {augment_epochs: 2, hummingbird_transforms: true}}   # dense-only augmented training memory
-//   evaluate: {voc: {train: train, val: val, dense: {fractions, seeds, memory_size, neighbours, temperature,
+//   evaluate: {voc: {train: train, val: val, dense: {fractions, seeds, memory_size, memory_chunk_mb, neighbours, temperature,
 //              variant, ignore_index}, linear: {steps, batch_size, learning_rate, weight_decay, ignore_index, seed}}}
 //   compare: true               # one comparison per evaluated dataset (default true)
 //
@@ -182,7 +182,7 @@ package struct BenchmarkSettings: Equatable, Sendable {
 
     /// The option keys of each protocol.
     package static let protocolKeys: [String: [String]] = [
-        "dense": ["fractions", "seeds", "memory_size", "neighbours", "temperature", "variant", "ignore_index", "threads"],
+        "dense": ["fractions", "seeds", "memory_size", "memory_chunk_mb", "neighbours", "temperature", "variant", "ignore_index", "threads"],
         "linear": ["steps", "batch_size", "learning_rate", "weight_decay", "ignore_index", "seed", "threads"],
         "knn": ["neighbours", "temperature", "threads"],
     ]

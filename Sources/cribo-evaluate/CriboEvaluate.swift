@@ -38,9 +38,12 @@ extension CriboEvaluate {
         @Option(help: "Neighbours K.") var neighbours: Int = 30
         @Option(help: "Softmax temperature of the neighbour weights.") var temperature: Float = 0.02
         @Option(help: "Ground-truth id left out of the metric (default: 0 for ADE20K, else 255).") var ignoreIndex: Int?
+        @Option(help: ArgumentHelp("MiB of memory-bank features held at once; a larger bank is streamed from the feature shards in chunks.", valueName: "MiB"))
+        var memoryChunkMb: Int = 2048
         @OptionGroup var compute: ComputeArguments
 
         func validate() throws {
+            guard memoryChunkMb >= 1 else { throw ValidationError("--memory-chunk-mb must be at least 1") }
             guard EvaluationVariant(rawValue: variant) != nil else { throw ValidationError("--variant must be clean or hummingbird") }
             guard parseFractions(fractions) != nil else { throw ValidationError("--fractions must be like 1/128,1/64,1/8,1/1") }
             guard parseSeeds(seeds) != nil else { throw ValidationError("--seeds must be comma-separated non-negative integers") }
@@ -58,6 +61,7 @@ extension CriboEvaluate {
             settings.neighbours = neighbours
             settings.temperature = temperature
             settings.ignoreIndex = ignoreIndex
+            settings.memoryChunkBytes = memoryChunkMb << 20
             let (train, val) = try folders.open()
             let display = ProgressDisplay(label: "dense")
             let (report, preview) = try DenseEvaluation(settings: settings).run(train: train, val: val) { display.log($0) }

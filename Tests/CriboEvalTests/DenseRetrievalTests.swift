@@ -34,6 +34,28 @@ extension DenseRetrievalTests {
         #expect(clean.sampledPatches(presence: c.presence, count: 9, imageIndex: 0).count == 4, "capped at the patch count")
     }
 
+    @Test(arguments: [EvaluationVariant.clean, .hummingbird])
+    func onePatchFractionsEqualTheWholeMapRows(variant: EvaluationVariant) {
+        // A 3×5 grid of 4-pixel patches with random ids in 0..<6 and 255; the streamed memory labels single patches.
+        var rng = SplitMix64(seed: 7)
+        let labels = (0..<(12 * 20)).map { _ -> UInt8 in
+            let id = Int(rng.next() % 8)
+            return id >= 6 ? 255 : UInt8(id)
+        }
+        let retrieval = DenseRetrieval(variant: variant, classCount: 6, ignoreIndex: 255, patchSize: 4)
+        let whole = labels.withUnsafeBufferPointer { retrieval.patchLabels(labels: $0, gridHeight: 3, gridWidth: 5) }
+        var single = [Float](repeating: -1, count: 15 * 6)
+        labels.withUnsafeBufferPointer { labels in
+            single.withUnsafeMutableBufferPointer { single in
+                for patch in 0..<15 {
+                    retrieval.patchFractions(labels: labels.baseAddress!, gridWidth: 5, patch: patch, into: single.baseAddress! + patch * 6)
+                }
+            }
+        }
+        #expect(single == whole.fractions)
+        #expect(whole.fractions.contains { $0 > 0 && $0 < 1 }, "mixed patches")
+    }
+
     @Test(arguments: [
         (EvaluationVariant.hummingbird, "all"), (.hummingbird, "sampled"), (.clean, "all"), (.clean, "sampled"),
     ])

@@ -84,6 +84,34 @@ extension EvaluationTests {
         #expect(TrainingFraction(numerator: 1, denominator: 128).imageCount(of: 10582) == 82)
     }
 
+    @Test func streamedMemoryGivesTheSameReport() throws {
+        // Chunks of 5 patches' worth of bytes hold one image (16 rows), so every block of queries streams the memory
+        // image by image; blocks of 1 query image. Same neighbours, scores and confusion matrices as the memory built
+        // once; with a sampled memory too.
+        let (train, val) = try vocFeatures.get()
+        for memorySize in [nil, 24] {
+            let resident = try DenseEvaluation(settings: denseSettings { $0.memorySize = memorySize }).run(train: train, val: val).0
+            var lines: [String] = []
+            let streamed = try DenseEvaluation(settings: denseSettings {
+                $0.memorySize = memorySize
+                $0.memoryChunkBytes = 5 * 16 * 4
+                $0.streamedQueryPatches = 1
+                $0.queryImages = 1
+            }).run(train: train, val: val) { lines.append($0) }.0
+            #expect(streamed.runs.map(\.confusion) == resident.runs.map(\.confusion), "memory size \(memorySize.map(String.init) ?? "all")")
+            #expect(streamed.runs.map(\.memoryRows) == resident.runs.map(\.memoryRows))
+            #expect(lines.contains { $0.contains("streamed in") }, "\(lines)")
+        }
+    }
+
+    @Test func memorySmallerThanTheNeighboursIsAClearError() throws {
+        let (train, val) = try vocFeatures.get()
+        // 1/2 of 6 images with 1 patch each: 3 rows for K 5.
+        let settings = denseSettings { $0.fractions = [TrainingFraction(numerator: 1, denominator: 2)]; $0.memorySize = 3 }
+        let error = try #require(throws: FeatureError.self) { try DenseEvaluation(settings: settings).run(train: train, val: val) }
+        #expect(error.description.hasPrefix(train.folder) && error.description.contains("fewer than the 5 neighbours"), "\(error)")
+    }
+
     @Test func retrievingTheValidationSetFromItselfRecoversItsLabels() throws {
         // Each patch's nearest memory row is itself (cosine 1), so K = 1 predicts its own soft label: the upsampled
         // patch histograms, which agree with the labels except near class boundaries inside 8×8 patches.

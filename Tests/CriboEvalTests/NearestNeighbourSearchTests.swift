@@ -60,4 +60,28 @@ extension NearestNeighbourSearchTests {
             #expect(found.similarities == [2, 2, 1, 1])
         }
     }
+
+    @Test(arguments: [[1000], [3, 400, 597], [7, 7, 986], [500, 1, 499]])
+    func mergingPartsInOrderEqualsOneSearch(parts: [Int]) {
+        // A memory streamed in parts (some smaller than K) gives the one-search result, exact ties included: the
+        // memory repeats rows so that equal similarities occur across part boundaries.
+        let (Q, D, K) = (41, 16, 12)
+        let queries = randomTensor([Q, D], seed: 31)
+        let distinct = randomTensor([250, D], seed: 32)
+        let memory = (0..<1000).flatMap { m in (0..<D).map { distinct[flat: (m % 250) * D + $0] } }
+        let whole = nearestNeighbours(queries: queries.pointer, queryCount: Q, memory: memory, memoryCount: 1000, dimension: D,
+                                      neighbours: K, chunkRows: 64, queryBlock: 16)
+        var merged = NeighbourList(empty: Q, neighbours: K)
+        var first = 0
+        memory.withUnsafeBufferPointer { memory in
+            for count in parts {
+                mergeNearestNeighbours(into: &merged, queries: queries.pointer, queryCount: Q, memory: memory.baseAddress! + first * D,
+                                       memoryCount: count, firstIndex: first, dimension: D, chunkRows: 64, queryBlock: 16)
+                first += count
+            }
+        }
+        #expect(merged == whole)
+        // Each query's best row is one of the four copies of its best distinct row, the lowest of them first.
+        #expect((0..<Q).allSatisfy { q in whole.indices[q * K] < 250 && whole.indices[q * K + 1] == whole.indices[q * K] + 250 })
+    }
 }

@@ -23,8 +23,14 @@ package struct DenseEvaluationSettings: Sendable {
     package var temperature: Float = 0.02
     /// Ground-truth id dropped from the metric; nil: the dataset's (ADE20K 0, otherwise 255).
     package var ignoreIndex: Int?
-    /// Validation images per retrieval call (bounds the score buffers).
+    /// Validation images per retrieval call (bounds the score buffers); with a streamed memory, enough images for
+    /// at least `streamedQueryPatches` queries.
     package var queryImages = 16
+    /// The most bytes of Float32 memory features held at once. A memory that fits is built once per run; a larger
+    /// one is rebuilt from the mapped feature shards in chunks of this size for every block of queries.
+    package var memoryChunkBytes = 2 << 30
+    /// Queries per block when the memory is streamed (amortises rebuilding it).
+    package var streamedQueryPatches = 65536
     /// Validation images shown in predictions.png.
     package var previewCount = 8
 
@@ -70,21 +76,23 @@ package struct DenseEvaluation {
                 retrieval.samplesPerImage = settings.memorySize.map {
                     min(train.patchCount, DenseRetrieval.samplesPerImage(memorySize: $0, imageCount: images.count, augmentationEpochs: m.passes.count))
                 }
-                let memory = try buildMemory(train: train, images: images, retrieval: retrieval)
+                let memory = try DenseMemoryPlan(train: train, images: images, retrieval: retrieval) { map, shard, row in
+                    try checkLabels(map, classCount: C, ignore: ignore, shard: shard, row: row)
+                }
                 let wantsPreview = f == settings.fractions.count - 1 && s == 0
                 var caption = "\(fraction), SEED \(seed), \(settings.variant.rawValue)"
                 if wantsPreview { caption += ", \(val.manifest.settings.dataset)/\(val.manifest.settings.split)" }
                 let (confusion, runPreview) = try predict(val: val, memory: memory, retrieval: retrieval, ignore: ignore,
-                                                          preview: wantsPreview ? caption : nil)
+                                                          preview: wantsPreview ? caption : nil, log: log)
                 if wantsPreview { preview = runPreview }
                 let scores = confusion.scores(variant: settings.variant)
                 runs.append(ReportRun(
-                    row: fraction.description, seed: seed, trainImages: images.count, memoryRows: memory.count,
+                    row: fraction.description, seed: seed, trainImages: images.count, memoryRows: memory.rowCount,
                     meanIoU: scores.meanIoU * 100, pixelAccuracy: scores.pixelAccuracy * 100,
                     classIoU: scores.classIoU.map { $0.map { $0 * 100 } }, confusion: confusion.counts, top1: nil, top5: nil,
                     seconds: Date().timeIntervalSince(started)))
                 log(String(format: "fraction %@ seed %llu: %d images, %d memory rows, mIoU %.2f%%, pixel accuracy %.2f%% (%.1f s)",
-                           fraction.description, seed, images.count, memory.count, scores.meanIoU * 100, scores.pixelAccuracy * 100,
+                           fraction.description, seed, images.count, memory.rowCount, scores.meanIoU * 100, scores.pixelAccuracy * 100,
                            Date().timeIntervalSince(started)))
             }
         }
@@ -105,68 +113,67 @@ package struct DenseEvaluation {
         return (report, preview)
     }
 
-    /// The memory of the given training images: every pass of each, in shard order.
-    private func buildMemory(train: FeatureSet, images: [Int], retrieval: DenseRetrieval) throws -> PatchMemory {
-        let m = train.manifest
-        let (h, w, S) = (m.gridHeight, m.gridWidth, m.settings.resolution)
-        let perImage = retrieval.samplesPerImage ?? h * w
-        let memory = PatchMemory(dimension: m.dimension, classCount: m.classNames.count,
-                                 capacity: max(1, images.count * m.passes.count * perImage))
-        let wanted = Set(images)
-        for shard in train.shards {
-            let indices = try shard.sampleIndices()
-            let rows = indices.indices.filter { wanted.contains(indices[$0]) }
-            if rows.isEmpty { continue }
-            let tokens = try shard.tokens(rows: rows)  // [rows, h·w, D]
-            let pass = shard.record.pass ?? 0
-            // The tensor must outlive the reads through its pointer; the labels [n, S, S] are read in place.
-            try withExtendedLifetime(tokens) { try shard.file.withBytes(FeatureLayout.labelsKey) { raw in
-                let labels = raw.bindMemory(to: UInt8.self)
-                for (k, row) in rows.enumerated() {
-                    let map = UnsafeBufferPointer(rebasing: labels[(row * S * S)..<((row + 1) * S * S)])
-                    try checkLabels(map, classCount: m.classNames.count, ignore: retrieval.ignoreIndex, shard: shard, row: row)
-                    retrieval.addImage(to: memory, features: tokens.pointer + k * h * w * m.dimension, labels: map, gridHeight: h,
-                                       gridWidth: w, imageIndex: pass * m.sampleCount + indices[row])
-                }
-            } }
-        }
-        return memory
-    }
-
     /// The confusion matrix of every validation image of the first pass, and the preview when asked.
-    private func predict(val: FeatureSet, memory: PatchMemory, retrieval: DenseRetrieval, ignore: Int, preview caption: String?) throws
+    private func predict(val: FeatureSet, memory: DenseMemoryPlan, retrieval: DenseRetrieval, ignore: Int, preview caption: String?,
+                         log: (String) -> Void) throws
         -> (ConfusionMatrix, ReportPreview?)
     {
         let m = val.manifest
-        let (h, w, S) = (m.gridHeight, m.gridWidth, m.settings.resolution)
+        let (h, w, S, D) = (m.gridHeight, m.gridWidth, m.settings.resolution, m.dimension)
         var confusion = ConfusionMatrix(classCount: m.classNames.count, ignoreIndex: ignore)
         var preview = caption.map { ReportPreview(caption: $0, thumbnailSize: m.settings.thumbnailSize, resolution: S) }
         preview?.classNames = m.classNames
-        for shard in val.firstPassShards {
-            let labels = try shard.labels()
-            let thumbnails = caption == nil ? nil : try shard.thumbnails()
-            let names = thumbnails == nil ? [] : try shard.names()
-            for start in stride(from: 0, to: shard.count, by: settings.queryImages) {
-                let rows = Array(start..<min(start + settings.queryImages, shard.count))
-                let tokens = try shard.tokens(rows: rows)
-                let predictions = withExtendedLifetime(tokens) {
-                    retrieval.predict(memory: memory, features: tokens.pointer, imageCount: rows.count, gridHeight: h, gridWidth: w,
-                                      outputHeight: S, outputWidth: S)
-                }
-                for (k, row) in rows.enumerated() {
-                    let truth = Array(labels[(row * S * S)..<((row + 1) * S * S)])
-                    let predicted = Array(predictions[(k * S * S)..<((k + 1) * S * S)])
-                    try truth.withUnsafeBufferPointer {
-                        try checkLabels($0, classCount: m.classNames.count, ignore: ignore, shard: shard, row: row)
+        // The memory features: built once when they fit in memoryChunkBytes, else in chunks of whole images per block.
+        let P = memory.rowsPerImage
+        let chunkImages = min(memory.imageCount, max(1, settings.memoryChunkBytes / (4 * D * P)))
+        let streamed = chunkImages < memory.imageCount
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunkImages * P * D)
+        defer { buffer.deallocate() }
+        if streamed {
+            let chunks = (memory.imageCount + chunkImages - 1) / chunkImages
+            log("memory of \(memory.rowCount) rows streamed in \(chunks) chunks of at most \(chunkImages * P) rows (\((chunkImages * P * D * 4) >> 20) MiB)")
+        } else {
+            try memory.features(images: 0..<memory.imageCount, into: buffer)
+        }
+        let blockImages = streamed ? max(settings.queryImages, (settings.streamedQueryPatches + h * w - 1) / (h * w)) : settings.queryImages
+        try memory.withLabels { label in
+            for shard in val.firstPassShards {
+                let labels = try shard.labels()
+                let thumbnails = caption == nil ? nil : try shard.thumbnails()
+                let names = thumbnails == nil ? [] : try shard.names()
+                for start in stride(from: 0, to: shard.count, by: blockImages) {
+                    let rows = Array(start..<min(start + blockImages, shard.count))
+                    let tokens = try shard.tokens(rows: rows)
+                    let Q = rows.count * h * w
+                    var neighbours = NeighbourList(empty: Q, neighbours: retrieval.neighbourCount)
+                    for first in stride(from: 0, to: streamed ? memory.imageCount : 1, by: chunkImages) {
+                        let images = first..<min(first + chunkImages, memory.imageCount)
+                        if streamed { try memory.features(images: images, into: buffer) }
+                        withExtendedLifetime(tokens) {
+                            mergeNearestNeighbours(
+                                into: &neighbours, queries: tokens.pointer, queryCount: Q, memory: buffer, memoryCount: images.count * P,
+                                firstIndex: first * P, dimension: D, chunkRows: retrieval.chunkRows)
+                        }
                     }
-                    confusion.add(groundTruth: truth, prediction: predicted)
-                    if var p = preview, let thumbnails, row < thumbnails.count, p.thumbnails.count < settings.previewCount {
-                        let size = thumbnails.size * thumbnails.size * 3
-                        p.thumbnails.append(Array(thumbnails.pixels[(row * size)..<((row + 1) * size)]))
-                        p.groundTruth.append(truth)
-                        p.predictions.append(predicted)
-                        p.names.append(names[row])
-                        preview = p
+                    let scores = withExtendedLifetime(tokens) {
+                        retrieval.weightedScores(queries: tokens.pointer, queryCount: Q, dimension: D, neighbours: neighbours, label: label).scores
+                    }
+                    let predictions = retrieval.labelMaps(scores: scores, imageCount: rows.count, gridHeight: h, gridWidth: w, outputHeight: S, outputWidth: S)
+                    for (k, row) in rows.enumerated() {
+                        let truth = Array(labels[(row * S * S)..<((row + 1) * S * S)])
+                        let predicted = Array(predictions[(k * S * S)..<((k + 1) * S * S)])
+                        try truth.withUnsafeBufferPointer {
+                            try checkLabels($0, classCount: m.classNames.count, ignore: ignore, shard: shard, row: row)
+                        }
+                        confusion.add(groundTruth: truth, prediction: predicted)
+                        if var p = preview, let thumbnails, row < thumbnails.count, p.thumbnails.count < settings.previewCount {
+                            let size = thumbnails.size * thumbnails.size * 3
+                            p.thumbnails.append(Array(thumbnails.pixels[(row * size)..<((row + 1) * size)]))
+                            p.groundTruth.append(truth)
+                            p.predictions.append(predicted)
+                            p.names.append(names[row])
+                            preview = p
+                        }
                     }
                 }
             }

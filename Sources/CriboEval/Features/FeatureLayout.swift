@@ -95,6 +95,8 @@ package enum FeatureError: Error, CustomStringConvertible, Equatable {
     case incompatible(reason: String)
     /// An image or mask of the split that cannot be transformed.
     case badSample(file: String, sample: String, reason: String)
+    /// Settings that cannot be evaluated on these features (for example a memory smaller than K).
+    case unusableSettings(folder: String, reason: String)
 
     /// The message, naming the file.
     package var description: String {
@@ -106,6 +108,7 @@ package enum FeatureError: Error, CustomStringConvertible, Equatable {
             return "\(file): feature layout version \(found), this cribo reads \(expected); re-run cribo-features extract"
         case .incompatible(let reason): return "incompatible feature folders: \(reason)"
         case .badSample(let file, let sample, let reason): return "\(file): sample \(sample): \(reason)"
+        case .unusableSettings(let folder, let reason): return "\(folder): \(reason)"
         }
     }
 }
