@@ -76,12 +76,12 @@ let package = Package(
         ),
         .target(
             name: "CriboTraining",
-            dependencies: ["CriboNN", "CriboData", "CriboDistributed"],
+            dependencies: ["CriboNN", "CriboData", "CriboDistributed", "CCriboShims"],
             swiftSettings: kernelSettings
         ),
         .target(
             name: "CriboEval",
-            dependencies: ["CriboNN", "CriboData", "CriboDistributed"],
+            dependencies: ["CriboNN", "CriboData", "CriboDistributed", "CCriboShims"],
             swiftSettings: kernelSettings
         ),
         .target(

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Exact k-nearest-neighbour search by inner product (faiss IndexFlatIP semantics): GEMM of a block of queries
 // against one chunk of memory rows at a time, merged into a running top-k per query, so that no query × memory
-// matrix is ever held. Legend: Q queries, M memory rows, D dimension, K neighbours.
+// matrix is ever held. The merge is cribo_topk_merge (C, AVX-512/AVX2): a candidate enters only when strictly
+// greater than the current K-th similarity, after equal entries, so the lower memory index wins every tie.
+// Legend: Q queries, M memory rows, D dimension, K neighbours.
 
+import CCriboShims
 import CriboTensor
 
 /// The K best memory rows of each query, best first.
@@ -90,39 +93,13 @@ package func mergeNearestNeighbours(
                         gemm(transposeA: false, transposeB: true, m: qn, n: mn, k: D, a: queries + q0 * D, lda: D,
                              b: memory + m0 * D, ldb: D, c: scratch, ldc: mn, parallel: false)
                         for qi in 0..<qn {
-                            mergeTopK(
-                                similarities: similarityBase + (q0 + qi) * K, indices: indexBase + (q0 + qi) * K,
-                                neighbours: K, candidates: scratch + qi * mn, count: mn, firstIndex: firstIndex + m0)
+                            cribo_topk_merge(similarityBase + (q0 + qi) * K, indexBase + (q0 + qi) * K, Int32(K),
+                                             scratch + qi * mn, Int32(mn), Int64(firstIndex + m0))
                         }
                         m0 += mn
                     }
                 }
             }
         }
-    }
-}
-
-/// Merges a chunk of candidate similarities (memory rows firstIndex..<firstIndex+count) into a sorted top-K list.
-///
-/// A candidate enters only when strictly greater than the current K-th similarity, and is placed after equal
-/// entries; since chunks arrive in increasing memory order, the lower memory index wins every tie.
-@inline(__always)
-private func mergeTopK(
-    similarities: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, neighbours K: Int,
-    candidates: UnsafePointer<Float>, count: Int, firstIndex: Int
-) {
-    var threshold = similarities[K - 1]
-    for j in 0..<count {
-        let s = candidates[j]
-        if !(s > threshold) { continue }
-        var position = K - 1
-        while position > 0 && similarities[position - 1] < s {
-            similarities[position] = similarities[position - 1]
-            indices[position] = indices[position - 1]
-            position -= 1
-        }
-        similarities[position] = s
-        indices[position] = Int32(firstIndex + j)
-        threshold = similarities[K - 1]
     }
 }

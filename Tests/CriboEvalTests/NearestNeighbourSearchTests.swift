@@ -2,6 +2,7 @@
 // Exact k-NN by inner product: the chunked GEMM + running top-k against a Double brute force, for chunk and block
 // sizes that do not divide the sizes, and the tie rule (lower memory index first).
 
+import CCriboShims
 import CriboEval
 import CriboTensor
 import CriboTestSupport
@@ -83,5 +84,35 @@ extension NearestNeighbourSearchTests {
         #expect(merged == whole)
         // Each query's best row is one of the four copies of its best distinct row, the lowest of them first.
         #expect((0..<Q).allSatisfy { q in whole.indices[q * K] < 250 && whole.indices[q * K + 1] == whole.indices[q * K] + 250 })
+    }
+
+    @Test func simdMergeEqualsTheScalarRule() {
+        // cribo_topk_merge against the rule written out in Swift, on small integers (many exact ties inside one
+        // 16-wide vector), NaN, and lists that start partly filled; counts that do and do not fill whole vectors.
+        var rng = SplitMix64(seed: 99)
+        for trial in 0..<300 {
+            let K = 1 + rng.nextInt(below: 12)
+            let count = rng.nextInt(below: 70)
+            let candidates = (0..<count).map { _ -> Float in rng.nextInt(below: 40) == 0 ? .nan : Float(rng.nextInt(below: 6)) }
+            let prefilled = rng.nextInt(below: K + 1)
+            var similarities = (0..<K).map { $0 < prefilled ? Float(5 - $0 % 6) : -Float.infinity }.sorted(by: >)
+            var indices = (0..<K).map { $0 < prefilled ? Int32(1000 + $0) : -1 }
+            var expectedSimilarities = similarities
+            var expectedIndices = indices
+            for (j, s) in candidates.enumerated() where s > expectedSimilarities[K - 1] {
+                var position = K - 1
+                while position > 0 && expectedSimilarities[position - 1] < s {
+                    expectedSimilarities[position] = expectedSimilarities[position - 1]
+                    expectedIndices[position] = expectedIndices[position - 1]
+                    position -= 1
+                }
+                expectedSimilarities[position] = s
+                expectedIndices[position] = Int32(7 + j)
+            }
+            candidates.withUnsafeBufferPointer { candidates in
+                cribo_topk_merge(&similarities, &indices, Int32(K), candidates.baseAddress, Int32(count), 7)
+            }
+            #expect(similarities == expectedSimilarities && indices == expectedIndices, "trial \(trial): K \(K), count \(count)")
+        }
     }
 }
