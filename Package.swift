@@ -61,7 +61,7 @@ let package = Package(
         ),
         .target(
             name: "CriboNN",
-            dependencies: ["CriboTensor"],
+            dependencies: ["CriboTensor", "CCriboShims"],
             swiftSettings: kernelSettings
         ),
         .target(

@@ -2,6 +2,9 @@
 // See cribo_kernels.h.
 #include "cribo_kernels.h"
 
+#include <math.h>
+#include <string.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -73,6 +76,167 @@ static merge_fn choose_merge(void) {
     return 0;
 }
 #endif
+
+// MARK: - Softmax
+
+/// fastExp of VectorMath.swift, one lane: separate multiply and add where Swift has `a * b + c`, fused where it
+/// has addingProduct.
+static inline float exp_scalar(float x) {
+    float clamped = fminf(fmaxf(x, -87.3f), 88.7f);
+    float shifted = clamped * 1.44269504f;
+    shifted = shifted + 12582912.0f;
+    float n = shifted - 12582912.0f;
+    float r = fmaf(-n, 0.693145751953125f, clamped);
+    r = fmaf(-n, 1.428606765330187045e-06f, r);
+    float p = 1.0f / 5040;
+    p = fmaf(p, r, 1.0f / 720);
+    p = fmaf(p, r, 1.0f / 120);
+    p = fmaf(p, r, 1.0f / 24);
+    p = fmaf(p, r, 1.0f / 6);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    int32_t bits;
+    memcpy(&bits, &shifted, 4);
+    int32_t integer = bits - 0x4B400000;
+    uint32_t scale_bits = (uint32_t)(integer + 127) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, 4);
+    return x < -87.3f ? 0.0f : p * scale;
+}
+
+static void exp_normalize_scalar(float *y, int count) {
+    float maximum = -INFINITY;
+    for (int k = 0; k < count; k++) maximum = y[k] > maximum ? y[k] : maximum;
+    float sum = 0;
+    for (int k = 0; k < count; k++) {
+        y[k] = exp_scalar(y[k] - maximum);
+        sum += y[k];
+    }
+    float inverse = 1.0f / sum;
+    for (int k = 0; k < count; k++) y[k] *= inverse;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static inline __m512 exp_avx512(__m512 x) {
+    __m512 clamped = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    __m512 shifted = _mm512_add_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504f)), _mm512_set1_ps(12582912.0f));
+    __m512 n = _mm512_sub_ps(shifted, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), clamped);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i integer = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B400000));
+    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(integer, _mm512_set1_epi32(127)), 23));
+    __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    return _mm512_maskz_mul_ps(~underflow, p, scale);
+}
+
+__attribute__((target("avx512f"))) static void exp_normalize_avx512(float *y, int count) {
+    int vector_end = count & ~15;
+    __m512 maxima = _mm512_set1_ps(-INFINITY);
+    for (int k = 0; k < vector_end; k += 16) maxima = _mm512_max_ps(maxima, _mm512_loadu_ps(y + k));
+    float maximum = _mm512_reduce_max_ps(maxima);
+    for (int k = vector_end; k < count; k++) maximum = y[k] > maximum ? y[k] : maximum;
+    __m512 shift = _mm512_set1_ps(maximum);
+    __m512 sums = _mm512_setzero_ps();
+    for (int k = 0; k < vector_end; k += 16) {
+        __m512 e = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(y + k), shift));
+        _mm512_storeu_ps(y + k, e);
+        sums = _mm512_add_ps(sums, e);
+    }
+    float sum = _mm512_reduce_add_ps(sums);
+    for (int k = vector_end; k < count; k++) {
+        y[k] = exp_scalar(y[k] - maximum);
+        sum += y[k];
+    }
+    __m512 inverse = _mm512_set1_ps(1.0f / sum);
+    for (int k = 0; k < vector_end; k += 16) _mm512_storeu_ps(y + k, _mm512_mul_ps(_mm512_loadu_ps(y + k), inverse));
+    for (int k = vector_end; k < count; k++) y[k] *= 1.0f / sum;
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 exp_avx2(__m256 x) {
+    __m256 clamped = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    __m256 shifted = _mm256_add_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.44269504f)), _mm256_set1_ps(12582912.0f));
+    __m256 n = _mm256_sub_ps(shifted, _mm256_set1_ps(12582912.0f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), clamped);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i integer = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23));
+    __m256 kept = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_NLT_UQ);
+    return _mm256_and_ps(kept, _mm256_mul_ps(p, scale));
+}
+
+__attribute__((target("avx2,fma"))) static void exp_normalize_avx2(float *y, int count) {
+    int vector_end = count & ~7;
+    __m256 maxima = _mm256_set1_ps(-INFINITY);
+    for (int k = 0; k < vector_end; k += 8) maxima = _mm256_max_ps(maxima, _mm256_loadu_ps(y + k));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, maxima);
+    float maximum = -INFINITY;
+    for (int l = 0; l < 8; l++) maximum = lanes[l] > maximum ? lanes[l] : maximum;
+    for (int k = vector_end; k < count; k++) maximum = y[k] > maximum ? y[k] : maximum;
+    __m256 shift = _mm256_set1_ps(maximum);
+    __m256 sums = _mm256_setzero_ps();
+    for (int k = 0; k < vector_end; k += 8) {
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(y + k), shift));
+        _mm256_storeu_ps(y + k, e);
+        sums = _mm256_add_ps(sums, e);
+    }
+    _mm256_storeu_ps(lanes, sums);
+    float sum = 0;
+    for (int l = 0; l < 8; l++) sum += lanes[l];
+    for (int k = vector_end; k < count; k++) {
+        y[k] = exp_scalar(y[k] - maximum);
+        sum += y[k];
+    }
+    __m256 inverse = _mm256_set1_ps(1.0f / sum);
+    for (int k = 0; k < vector_end; k += 8) _mm256_storeu_ps(y + k, _mm256_mul_ps(_mm256_loadu_ps(y + k), inverse));
+    for (int k = vector_end; k < count; k++) y[k] *= 1.0f / sum;
+}
+
+typedef void (*normalize_fn)(float *, int);
+
+static normalize_fn choose_normalize(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return exp_normalize_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return exp_normalize_avx2;
+    return 0;
+}
+#endif
+
+void cribo_exp_normalize(float *y, int count) {
+#if defined(__x86_64__)
+    static normalize_fn chosen;
+    static int ready;
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&chosen, choose_normalize(), __ATOMIC_RELAXED);
+        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    }
+    normalize_fn normalize = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (normalize) {
+        normalize(y, count);
+        return;
+    }
+#endif
+    exp_normalize_scalar(y, count);
+}
+
+// MARK: - Top-K
 
 void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float *candidates, int count,
                       int64_t first_index) {

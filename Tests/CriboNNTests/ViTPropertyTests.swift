@@ -101,4 +101,24 @@ extension ViTPropertyTests {
         #expect(worstExp <= 2.5e-7, "exp max rel error \(worstExp)")
         #expect(fastExp(-100) == 0)
     }
+
+    @Test func simdSoftmaxUsesFastExpAndNormalizes() {
+        // exponentiateNormalized (C, SIMD lanes + scalar tail) against fastExp(y − max) / Σ in Float64, for lengths
+        // around the 8/16-lane boundaries and the attention rows of ViT-S/16 at 224 and 448 (197, 785 tokens).
+        var rng = SplitMix64(seed: 17)
+        for count in [1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 197, 785] {
+            var row = (0..<count).map { _ in Float(rng.nextNormal() * 8) }
+            if count > 3 { row[2] = -200 }  // exp underflows to exactly 0 after the shift
+            let maximum = row.max()!
+            let exps = row.map { Double(fastExp($0 - maximum)) }
+            let sum = exps.reduce(0, +)
+            row.withUnsafeMutableBufferPointer { exponentiateNormalized($0.baseAddress!, count: count) }
+            for k in 0..<count {
+                let expected = exps[k] / sum
+                #expect(abs(Double(row[k]) - expected) <= 4e-7 * expected + 1e-30, "count \(count), k \(k): \(row[k]) vs \(expected)")
+            }
+            if count > 3 { #expect(row[2] == 0) }
+            #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+        }
+    }
 }

@@ -18,6 +18,11 @@ extern "C" {
 void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float *candidates, int count,
                       int64_t first_index);
 
+/// In place: y <- exp(y - max y) / sum exp(y - max y), with the exponential of cribo's fastExp (CriboNN
+/// VectorMath.swift: the same clamp, range reduction and degree-7 polynomial, evaluated lane by lane with the same
+/// roundings) and the maximum and the sum reduced 16 (AVX-512) or 8 (AVX2) lanes at a time.
+void cribo_exp_normalize(float *y, int count);
+
 #ifdef __cplusplus
 }
 #endif

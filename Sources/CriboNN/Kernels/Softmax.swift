@@ -3,6 +3,7 @@
 // logits. Legend: R rows, K classes (columns).
 // reference: https://pytorch.org/docs/stable/generated/torch.nn.functional.softmax.html
 
+import CCriboShims
 import CriboTensor
 import Foundation
 
@@ -32,16 +33,12 @@ package func softmaxForward(
     if parallel { ComputeThreads.parallelFor(R, grain: max(1, 32_768 / max(K, 1)), body) } else { body(0..<R) }
 }
 
-/// In place: y ← exp(y − max y) / Σ exp(y − max y).
+/// In place: y ← exp(y − max y) / Σ exp(y − max y), each exponential `fastExp`'s; the maximum and the sum are
+/// reduced over SIMD lanes in C (`cribo_exp_normalize`: AVX-512 or AVX2, scalar elsewhere), which the Swift loops
+/// could not be made to do (strict Float order).
 @inline(__always)
 package func exponentiateNormalized(_ y: UnsafeMutablePointer<Float>, count K: Int) {
-    var maximum = -Float.infinity
-    for k in 0..<K { maximum = max(maximum, y[k]) }
-    for k in 0..<K { y[k] = fastExp(y[k] - maximum) }
-    var sum: Float = 0
-    for k in 0..<K { sum += y[k] }
-    let inverse = 1 / sum
-    for k in 0..<K { y[k] *= inverse }
+    cribo_exp_normalize(y, Int32(K))
 }
 
 /// y[r, :] = log_softmax(x[r, :]).
