@@ -5,6 +5,11 @@
 #include <math.h>
 #include <string.h>
 
+// Every multiply and add below is meant as written: no contraction into fused multiply-adds except where fmaf or an
+// fmadd intrinsic says so (the scalar and vector paths must round alike).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -234,6 +239,102 @@ void cribo_exp_normalize(float *y, int count) {
     }
 #endif
     exp_normalize_scalar(y, count);
+}
+
+// MARK: - AdamW
+
+static void adamw_scalar(float *p, const float *g, float *m, float *v, int64_t from, int64_t count, int apply_decay,
+                         float decay, float b1, float b2, float eps, float step_size, float root) {
+    float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
+    for (int64_t j = from; j < count; j++) {
+        if (apply_decay) p[j] = p[j] * decay;
+        float first = b1 * m[j];
+        float grad1 = one_minus_b1 * g[j];
+        m[j] = first + grad1;
+        float second = b2 * v[j];
+        float grad2 = one_minus_b2 * g[j];
+        grad2 = grad2 * g[j];
+        v[j] = second + grad2;
+        float denominator = sqrtf(v[j]) / root;
+        denominator = denominator + eps;
+        float ratio = m[j] / denominator;
+        ratio = step_size * ratio;
+        p[j] = p[j] - ratio;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void adamw_avx512(float *p, const float *g, float *m, float *v,
+                                                            int64_t count, int apply_decay, float decay, float b1,
+                                                            float b2, float eps, float step_size, float root) {
+    const __m512 vdecay = _mm512_set1_ps(decay), vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2);
+    const __m512 c1 = _mm512_set1_ps(1.0f - b1), c2 = _mm512_set1_ps(1.0f - b2);
+    const __m512 veps = _mm512_set1_ps(eps), vstep = _mm512_set1_ps(step_size), vroot = _mm512_set1_ps(root);
+    int64_t j = 0;
+    for (; j + 16 <= count; j += 16) {
+        __m512 pj = _mm512_loadu_ps(p + j), gj = _mm512_loadu_ps(g + j);
+        if (apply_decay) pj = _mm512_mul_ps(pj, vdecay);
+        __m512 mj = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_loadu_ps(m + j)), _mm512_mul_ps(c1, gj));
+        __m512 vj = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_loadu_ps(v + j)), _mm512_mul_ps(_mm512_mul_ps(c2, gj), gj));
+        __m512 denominator = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vj), vroot), veps);
+        pj = _mm512_sub_ps(pj, _mm512_mul_ps(vstep, _mm512_div_ps(mj, denominator)));
+        _mm512_storeu_ps(m + j, mj);
+        _mm512_storeu_ps(v + j, vj);
+        _mm512_storeu_ps(p + j, pj);
+    }
+    adamw_scalar(p, g, m, v, j, count, apply_decay, decay, b1, b2, eps, step_size, root);
+}
+
+__attribute__((target("avx2"))) static void adamw_avx2(float *p, const float *g, float *m, float *v, int64_t count,
+                                                       int apply_decay, float decay, float b1, float b2, float eps,
+                                                       float step_size, float root) {
+    const __m256 vdecay = _mm256_set1_ps(decay), vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - b1), c2 = _mm256_set1_ps(1.0f - b2);
+    const __m256 veps = _mm256_set1_ps(eps), vstep = _mm256_set1_ps(step_size), vroot = _mm256_set1_ps(root);
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        __m256 pj = _mm256_loadu_ps(p + j), gj = _mm256_loadu_ps(g + j);
+        if (apply_decay) pj = _mm256_mul_ps(pj, vdecay);
+        __m256 mj = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + j)), _mm256_mul_ps(c1, gj));
+        __m256 vj = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + j)), _mm256_mul_ps(_mm256_mul_ps(c2, gj), gj));
+        __m256 denominator = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vj), vroot), veps);
+        pj = _mm256_sub_ps(pj, _mm256_mul_ps(vstep, _mm256_div_ps(mj, denominator)));
+        _mm256_storeu_ps(m + j, mj);
+        _mm256_storeu_ps(v + j, vj);
+        _mm256_storeu_ps(p + j, pj);
+    }
+    adamw_scalar(p, g, m, v, j, count, apply_decay, decay, b1, b2, eps, step_size, root);
+}
+
+typedef void (*adamw_fn)(float *, const float *, float *, float *, int64_t, int, float, float, float, float, float, float);
+
+static adamw_fn choose_adamw(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return adamw_avx512;
+    if (__builtin_cpu_supports("avx2")) return adamw_avx2;
+    return 0;
+}
+#endif
+
+void cribo_adamw_update(float *parameters, const float *gradients, float *first_moment, float *second_moment,
+                        int64_t count, int apply_decay, float decay, float beta1, float beta2, float eps,
+                        float step_size, float bias_correction2_root) {
+#if defined(__x86_64__)
+    static adamw_fn chosen;
+    static int ready;
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&chosen, choose_adamw(), __ATOMIC_RELAXED);
+        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    }
+    adamw_fn update = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (update) {
+        update(parameters, gradients, first_moment, second_moment, count, apply_decay, decay, beta1, beta2, eps,
+               step_size, bias_correction2_root);
+        return;
+    }
+#endif
+    adamw_scalar(parameters, gradients, first_moment, second_moment, 0, count, apply_decay, decay, beta1, beta2, eps,
+                 step_size, bias_correction2_root);
 }
 
 // MARK: - Top-K

@@ -3,6 +3,7 @@
 // clipping (DINO utils.clip_gradients), freezing (DINO cancel_gradients_last_layer) and the EMA teacher update.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html
 
+import CCriboShims
 import CriboTensor
 import Foundation
 
@@ -55,14 +56,13 @@ package final class AdamW {
             let v = secondMoment.buffer(slot: i).baseAddress!
             let decay = 1 - lr * wd
             let (b1, b2, epsilon) = (beta1, beta2, eps)
+            // Per element, as the scalar loop p *= decay (when decayed); m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g·g;
+            // p −= stepSize·(m / (√v / √(1−b2ᵗ) + eps)), in C so that it runs 16 (AVX-512) or 8 (AVX2) lanes at a
+            // time with the same roundings (Swift kept the sqrt and the divisions scalar).
             ComputeThreads.parallelFor(slot.count, grain: 8192) { range in
-                for j in range {
-                    if wd != 0 { p[j] *= decay }
-                    m[j] = b1 * m[j] + (1 - b1) * g[j]
-                    v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j]
-                    let denominator = v[j].squareRoot() / biasCorrection2Root + epsilon
-                    p[j] -= stepSize * (m[j] / denominator)
-                }
+                let j = range.lowerBound
+                cribo_adamw_update(p + j, g + j, m + j, v + j, Int64(range.count), wd != 0 ? 1 : 0, decay, b1, b2, epsilon,
+                                   stepSize, biasCorrection2Root)
             }
         }
     }

@@ -2,6 +2,7 @@
 // AdamW (torch.optim.AdamW with DINO's two groups and changing lr/wd), per-parameter clipping and DINO's
 // cosine schedules against the golden script's PyTorch/numpy values.
 
+import CCriboShims
 import CriboNN
 import CriboTensor
 import CriboTestSupport
@@ -87,5 +88,30 @@ extension OptimizerGoldenTests {
         updateTeacher(teacher, student: student, momentum: 0.75)
         // 0.75·t + 0.25·s, exact in binary
         #expect(Array(teacher.buffer(slot: 0)) == [1.5, 2, 2.5])
+    }
+
+    @Test(arguments: [0, 1])
+    func simdAdamWEqualsTheScalarLoopBitForBit(decayed: Int) {
+        // cribo_adamw_update (AVX-512/AVX2 lanes and a scalar tail) against the update written out in Swift, one
+        // rounding per operation: equal bits for every element, over lengths that leave tails of every size.
+        var rng = SplitMix64(seed: 23)
+        for count in [1, 7, 8, 15, 16, 17, 100, 1031] {
+            var p = (0..<count).map { _ in Float(rng.nextNormal()) }
+            let g = (0..<count).map { _ in Float(rng.nextNormal() * 1e-2) }
+            var m = (0..<count).map { _ in Float(rng.nextNormal() * 1e-3) }
+            var v = (0..<count).map { _ in Float(rng.nextUniform() * 1e-4) }
+            let (decay, b1, b2, eps, stepSize, root): (Float, Float, Float, Float, Float, Float) = (0.9996, 0.9, 0.999, 1e-8, 3e-4, 0.0447)
+            var (ep, em, ev) = (p, m, v)
+            for j in 0..<count {
+                if decayed == 1 { ep[j] *= decay }
+                em[j] = b1 * em[j] + (1 - b1) * g[j]
+                ev[j] = b2 * ev[j] + (1 - b2) * g[j] * g[j]
+                let denominator = ev[j].squareRoot() / root + eps
+                ep[j] -= stepSize * (em[j] / denominator)
+            }
+            cribo_adamw_update(&p, g, &m, &v, Int64(count), Int32(decayed), decay, b1, b2, eps, stepSize, root)
+            #expect(p.map(\.bitPattern) == ep.map(\.bitPattern) && m.map(\.bitPattern) == em.map(\.bitPattern)
+                    && v.map(\.bitPattern) == ev.map(\.bitPattern), "count \(count)")
+        }
     }
 }

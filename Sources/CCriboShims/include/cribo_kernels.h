@@ -23,6 +23,15 @@ void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float 
 /// roundings) and the maximum and the sum reduced 16 (AVX-512) or 8 (AVX2) lanes at a time.
 void cribo_exp_normalize(float *y, int count);
 
+/// One AdamW update of `count` parameters, PyTorch's order of operations as in CriboNN's AdamW.step, each an IEEE
+/// single-precision operation (no fused multiply-add), 16 or 8 lanes at a time: the results are those of the
+/// scalar loop, bit for bit.
+///   if apply_decay: p *= decay;  m = b1*m + (1-b1)*g;  v = b2*v + ((1-b2)*g)*g;
+///   p -= step_size * (m / (sqrt(v) / bias_correction2_root + eps))
+void cribo_adamw_update(float *parameters, const float *gradients, float *first_moment, float *second_moment,
+                        int64_t count, int apply_decay, float decay, float beta1, float beta2, float eps,
+                        float step_size, float bias_correction2_root);
+
 #ifdef __cplusplus
 }
 #endif
