@@ -111,7 +111,7 @@ let package = Package(
         // MARK: - Tools
         .executableTarget(
             name: "cribo-bench",
-            dependencies: ["CriboNN", "CriboData", "CriboEval", "CriboTraining", "CriboDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CriboNN", "CriboData", "CriboEval", "CriboTraining", "CriboDistributed", "CriboCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings
         ),
 

@@ -6,10 +6,13 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 static int cribo_initialized_here;
 static int cribo_sleepy_wait;
+static void shm_release(void);
 
 void cribo_mpi_set_sleepy_wait(int enabled) { cribo_sleepy_wait = enabled; }
 
@@ -45,6 +48,7 @@ int cribo_mpi_finalize(void) {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!cribo_initialized_here || finalized) return 0;
+    shm_release();
     return MPI_Finalize();
 }
 
@@ -90,7 +94,139 @@ static int allreduce(void *buffer, int64_t count, MPI_Datatype type, size_t size
     return MPI_SUCCESS;
 }
 
-int cribo_mpi_allreduce_sum_float(float *buffer, int64_t count) { return allreduce(buffer, count, MPI_FLOAT, sizeof(float)); }
+// MARK: - Shared-memory sum for worlds on one node
+//
+// When every rank runs on this node, large float sums go through one shared segment instead of MPI_Reduce +
+// MPI_Bcast (which copy each buffer through Open MPI's shared-memory queues several times and, oversubscribed, spin
+// while waiting their turn): each rank copies its buffer into its slot, sums one 1/W segment over the W slots in
+// rank order into the result area, and copies the whole result back; buffers larger than a slot go in pieces. Every
+// element is summed once, in rank order, so all ranks get the same bits. CRIBO_MPI_SHM=0 turns it off; it is not
+// used when the segment cannot be allocated or /dev/shm and /tmp lack room.
+
+enum { SHM_SLOT = 1 << 21, SHM_MINIMUM = 1 << 16 };  // floats per rank slot; smaller sums use MPI
+
+static int shm_state;  // 0 not tried, 1 ready, -1 unavailable
+static MPI_Comm shm_comm = MPI_COMM_NULL;
+static MPI_Win shm_window = MPI_WIN_NULL;
+static float *shm_slots;  // [size + 1][SHM_SLOT]: one slot per rank, then the result
+
+static int has_room(const char *path, double bytes) {
+    struct statvfs info;
+    if (statvfs(path, &info) != 0) return 1;  // no such file system: Open MPI will not put the segment there
+    return (double)info.f_bavail * (double)info.f_frsize > 2 * bytes;
+}
+
+static int shm_ready(void) {
+    if (shm_state != 0) return shm_state > 0;
+    shm_state = -1;
+    const char *setting = getenv("CRIBO_MPI_SHM");
+    if (setting != NULL && strcmp(setting, "0") == 0) return 0;
+    int size = cribo_mpi_size();
+    if (size < 2) return 0;
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS) return 0;
+    int node_size = 0;
+    MPI_Comm_size(node, &node_size);
+    // Every rank of a one-node world sees node_size == size; in a multi-node world every rank sees less.
+    if (node_size != size) {
+        MPI_Comm_free(&node);
+        return 0;
+    }
+    MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN);
+    double bytes = (double)(size + 1) * SHM_SLOT * sizeof(float);
+    int ok = has_room("/dev/shm", bytes) && has_room("/tmp", bytes);
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
+    if (!ok) {
+        MPI_Comm_free(&node);
+        return 0;
+    }
+    int rank = 0;
+    MPI_Comm_rank(node, &rank);
+    float *mine = NULL;
+    MPI_Win window = MPI_WIN_NULL;
+    int status = MPI_Win_allocate_shared(rank == 0 ? (MPI_Aint)bytes : 0, sizeof(float), MPI_INFO_NULL, node, &mine,
+                                         &window);
+    ok = status == MPI_SUCCESS;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
+    if (!ok) {
+        if (status == MPI_SUCCESS) MPI_Win_free(&window);
+        MPI_Comm_free(&node);
+        return 0;
+    }
+    MPI_Aint segment = 0;
+    int unit = 0;
+    MPI_Win_shared_query(window, 0, &segment, &unit, &shm_slots);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, window);
+    shm_comm = node;
+    shm_window = window;
+    shm_state = 1;
+    return 1;
+}
+
+/// A barrier on the node that makes every rank's stores to the segment visible to the others.
+static int shm_fence(void) {
+    MPI_Win_sync(shm_window);
+    int status;
+    if (cribo_sleepy_wait) {
+        MPI_Request request;
+        status = MPI_Ibarrier(shm_comm, &request);
+        struct timespec pause = {0, 50000};
+        while (status == MPI_SUCCESS) {
+            int done = 0;
+            status = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+            if (done) break;
+            nanosleep(&pause, NULL);
+        }
+    } else {
+        status = MPI_Barrier(shm_comm);
+    }
+    MPI_Win_sync(shm_window);
+    return status;
+}
+
+static int shm_allreduce_float(float *buffer, int64_t count) {
+    int size = cribo_mpi_size(), rank = cribo_mpi_rank();
+    float *result = shm_slots + (size_t)size * SHM_SLOT;
+    while (count > 0) {
+        int64_t n = count > SHM_SLOT ? SHM_SLOT : count;
+        memcpy(shm_slots + (size_t)rank * SHM_SLOT, buffer, (size_t)n * sizeof(float));
+        int status = shm_fence();
+        if (status != MPI_SUCCESS) return status;
+        int64_t share = ((n + size - 1) / size + 15) / 16 * 16;
+        int64_t low = (int64_t)rank * share, high = low + share < n ? low + share : n;
+        for (int64_t j = low; j < high; j++) {
+            float sum = shm_slots[j];
+            for (int r = 1; r < size; r++) sum += shm_slots[(size_t)r * SHM_SLOT + (size_t)j];
+            result[j] = sum;
+        }
+        status = shm_fence();
+        if (status != MPI_SUCCESS) return status;
+        memcpy(buffer, result, (size_t)n * sizeof(float));
+        status = shm_fence();  // before the next piece overwrites the slots and the result
+        if (status != MPI_SUCCESS) return status;
+        buffer += n;
+        count -= n;
+    }
+    return MPI_SUCCESS;
+}
+
+int cribo_mpi_shared_sum_active(void) { return shm_state == 1; }
+
+static void shm_release(void) {
+    if (shm_state == 1) {
+        MPI_Win_unlock_all(shm_window);
+        MPI_Win_free(&shm_window);
+        MPI_Comm_free(&shm_comm);
+    }
+    shm_state = 0;
+    shm_slots = NULL;
+}
+
+int cribo_mpi_allreduce_sum_float(float *buffer, int64_t count) {
+    // Every rank passes the same count, so all take the same path (and set up the segment together).
+    if (count >= SHM_MINIMUM && shm_ready()) return shm_allreduce_float(buffer, count);
+    return allreduce(buffer, count, MPI_FLOAT, sizeof(float));
+}
 int cribo_mpi_allreduce_sum_double(double *buffer, int64_t count) { return allreduce(buffer, count, MPI_DOUBLE, sizeof(double)); }
 int cribo_mpi_allreduce_sum_int64(int64_t *buffer, int64_t count) { return allreduce(buffer, count, MPI_INT64_T, sizeof(int64_t)); }
 

@@ -33,6 +33,9 @@ package final class MPICommunicator: Communicator, @unchecked Sendable {
         return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"].contains { environment[$0] != nil }
     }
 
+    /// Whether large float sums use the one-node shared-memory path (known after the first one).
+    package var usesSharedMemorySum: Bool { cribo_mpi_shared_sum_active() != 0 }
+
     /// Finalises MPI (call once, at the end of the program).
     package func finalize() { _ = cribo_mpi_finalize() }
 

@@ -13,7 +13,7 @@ struct CriboBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cribo-bench",
         abstract: "Benchmarks (release build) and demo helpers.",
-        subcommands: [Engine.self, Train.self, Ingest.self, Augment.self, Retrieval.self, DenseMemory.self, Features.self, BLAS.self, RandomCheckpoint.self, RandomImages.self])
+        subcommands: [Engine.self, Train.self, Ingest.self, Augment.self, Retrieval.self, DenseMemory.self, AllReduce.self, Features.self, BLAS.self, RandomCheckpoint.self, RandomImages.self])
 }
 
 extension CriboBench {

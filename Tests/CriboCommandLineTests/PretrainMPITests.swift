@@ -37,4 +37,12 @@ extension PretrainMPITests {
         for name in a.names { #expect(try a.tensor(name).scalars == b.tensor(name).scalars, "\(name) after resume") }
         try? FileManager.default.removeItem(atPath: base)
     }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
+    func sharedMemorySumIsTheRankOrderSumOnEveryRank() throws {
+        // 2.5M floats: more than one 2M-float slot of the shared segment, so the sum goes in two pieces.
+        let (status, output) = try runProduct("cribo-bench", ["allreduce", "--workers", "3", "--count", "2500000", "--repeats", "1"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("3 ranks, 2500000 floats, shared memory") && output.contains(" 0 element sums"), "\(output)")
+    }
 }

@@ -22,6 +22,9 @@ void cribo_mpi_set_sleepy_wait(int enabled);
 int cribo_mpi_allreduce_sum_float(float *buffer, int64_t count);
 int cribo_mpi_allreduce_sum_double(double *buffer, int64_t count);
 int cribo_mpi_allreduce_sum_int64(int64_t *buffer, int64_t count);
+/// Whether float sums of at least 65536 values go through the shared-memory segment (all ranks on this node, segment
+/// allocated; decided at the first such sum). Such sums add the ranks' values in rank order, identically everywhere.
+int cribo_mpi_shared_sum_active(void);
 /// Gathers `count` floats from every rank into `output` (size·count), rank-ordered.
 int cribo_mpi_allgather_float(const float *input, float *output, int64_t count);
 int cribo_mpi_allgather_int64(const int64_t *input, int64_t *output, int64_t count);
