@@ -241,6 +241,174 @@ void cribo_exp_normalize(float *y, int count) {
     exp_normalize_scalar(y, count);
 }
 
+// MARK: - GELU
+
+static const float erf_small[8] = {-9.6735971752e-06f, 1.1268262732e-04f, -8.4843988441e-04f, 5.2210536617e-03f,
+                                   -2.6865438443e-02f, 1.1283782625e-01f, -3.7612638476e-01f, 1.1283791671f};
+static const float erf_tail[11] = {9.64062966e-05f,    -2.4550735627e-04f, 3.6786466436e-04f, -9.1555424737e-04f,
+                                   2.4258882186e-03f,  -5.6117690388e-03f, 1.2484034712e-02f, -2.6997789894e-02f,
+                                   5.6110958516e-02f,  -1.1152140148e-01f, 2.1080635753e-01f};
+
+static inline float erf_scalar(float x) {
+    float a = fabsf(x);
+    float u = x * x;
+    float p = erf_small[0];
+    for (int i = 1; i < 8; i++) p = fmaf(p, u, erf_small[i]);
+    float small = x * p;
+    float s = (a - 2.5f) * (1.0f / 1.5f);
+    float q = erf_tail[0];
+    for (int i = 1; i < 11; i++) q = fmaf(q, s, erf_tail[i]);
+    float e = exp_scalar(-(a * a));
+    float product = e * q;
+    float tail = a >= 4 ? 1.0f : 1.0f - product;
+    float large = x < 0 ? -tail : tail;
+    return a < 1 ? small : large;
+}
+
+static void gelu_forward_scalar(float *y, const float *x, int64_t from, int64_t count) {
+    for (int64_t i = from; i < count; i++) {
+        float half = 0.5f * x[i];
+        float one_plus = 1.0f + erf_scalar(x[i] * 0.70710678118654752f);
+        y[i] = half * one_plus;
+    }
+}
+
+static void gelu_backward_scalar(float *dx, const float *dy, const float *x, int64_t from, int64_t count) {
+    for (int64_t i = from; i < count; i++) {
+        float v = x[i];
+        float one_plus = 1.0f + erf_scalar(v * 0.70710678118654752f);
+        float cdf = 0.5f * one_plus;
+        float square = -0.5f * v;
+        square = square * v;
+        float pdf = exp_scalar(square) * 0.39894228040143268f;
+        float slope = v * pdf;
+        slope = cdf + slope;
+        float term = dy[i] * slope;
+        dx[i] = dx[i] + term;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static inline __m512 erf_avx512(__m512 x) {
+    __m512 a = _mm512_abs_ps(x);
+    __m512 u = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(erf_small[0]);
+    for (int i = 1; i < 8; i++) p = _mm512_fmadd_ps(p, u, _mm512_set1_ps(erf_small[i]));
+    __m512 small = _mm512_mul_ps(x, p);
+    __m512 s = _mm512_mul_ps(_mm512_sub_ps(a, _mm512_set1_ps(2.5f)), _mm512_set1_ps(1.0f / 1.5f));
+    __m512 q = _mm512_set1_ps(erf_tail[0]);
+    for (int i = 1; i < 11; i++) q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(erf_tail[i]));
+    __m512 square = _mm512_mul_ps(a, a);
+    __m512 e = exp_avx512(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(square), _mm512_set1_epi32((int)0x80000000u))));
+    __m512 tail = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(e, q));
+    tail = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(4.0f), _CMP_GE_OQ), tail, _mm512_set1_ps(1.0f));
+    __m512 negated = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(tail), _mm512_set1_epi32((int)0x80000000u)));
+    __m512 large = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), tail, negated);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(1.0f), _CMP_LT_OQ), large, small);
+}
+
+__attribute__((target("avx512f"))) static void gelu_forward_avx512(float *y, const float *x, int64_t count) {
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        __m512 half = _mm512_mul_ps(_mm512_set1_ps(0.5f), v);
+        __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f))));
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(half, one_plus));
+    }
+    gelu_forward_scalar(y, x, i, count);
+}
+
+__attribute__((target("avx512f"))) static void gelu_backward_avx512(float *dx, const float *dy, const float *x, int64_t count) {
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f))));
+        __m512 cdf = _mm512_mul_ps(_mm512_set1_ps(0.5f), one_plus);
+        __m512 square = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-0.5f), v), v);
+        __m512 pdf = _mm512_mul_ps(exp_avx512(square), _mm512_set1_ps(0.39894228040143268f));
+        __m512 slope = _mm512_add_ps(cdf, _mm512_mul_ps(v, pdf));
+        __m512 term = _mm512_mul_ps(_mm512_loadu_ps(dy + i), slope);
+        _mm512_storeu_ps(dx + i, _mm512_add_ps(_mm512_loadu_ps(dx + i), term));
+    }
+    gelu_backward_scalar(dx, dy, x, i, count);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 erf_avx2(__m256 x) {
+    __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 a = _mm256_andnot_ps(sign, x);
+    __m256 u = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(erf_small[0]);
+    for (int i = 1; i < 8; i++) p = _mm256_fmadd_ps(p, u, _mm256_set1_ps(erf_small[i]));
+    __m256 small = _mm256_mul_ps(x, p);
+    __m256 s = _mm256_mul_ps(_mm256_sub_ps(a, _mm256_set1_ps(2.5f)), _mm256_set1_ps(1.0f / 1.5f));
+    __m256 q = _mm256_set1_ps(erf_tail[0]);
+    for (int i = 1; i < 11; i++) q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(erf_tail[i]));
+    __m256 e = exp_avx2(_mm256_xor_ps(sign, _mm256_mul_ps(a, a)));
+    __m256 tail = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(e, q));
+    tail = _mm256_blendv_ps(tail, _mm256_set1_ps(1.0f), _mm256_cmp_ps(a, _mm256_set1_ps(4.0f), _CMP_GE_OQ));
+    __m256 large = _mm256_blendv_ps(tail, _mm256_xor_ps(sign, tail), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+    return _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(1.0f), _CMP_LT_OQ));
+}
+
+__attribute__((target("avx2,fma"))) static void gelu_forward_avx2(float *y, const float *x, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 half = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
+        __m256 one_plus = _mm256_add_ps(_mm256_set1_ps(1.0f), erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(half, one_plus));
+    }
+    gelu_forward_scalar(y, x, i, count);
+}
+
+__attribute__((target("avx2,fma"))) static void gelu_backward_avx2(float *dx, const float *dy, const float *x, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 one_plus = _mm256_add_ps(_mm256_set1_ps(1.0f), erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))));
+        __m256 cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f), one_plus);
+        __m256 square = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), v), v);
+        __m256 pdf = _mm256_mul_ps(exp_avx2(square), _mm256_set1_ps(0.39894228040143268f));
+        __m256 slope = _mm256_add_ps(cdf, _mm256_mul_ps(v, pdf));
+        __m256 term = _mm256_mul_ps(_mm256_loadu_ps(dy + i), slope);
+        _mm256_storeu_ps(dx + i, _mm256_add_ps(_mm256_loadu_ps(dx + i), term));
+    }
+    gelu_backward_scalar(dx, dy, x, i, count);
+}
+
+static int simd_level(void) {  // 2 AVX-512, 1 AVX2+FMA, 0 neither
+    static int level = -1;
+    int known = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    __atomic_store_n(&level, known, __ATOMIC_RELAXED);
+    return known;
+}
+#endif
+
+void cribo_gelu_forward(float *output, const float *input, int64_t count) {
+#if defined(__x86_64__)
+    switch (simd_level()) {
+    case 2: gelu_forward_avx512(output, input, count); return;
+    case 1: gelu_forward_avx2(output, input, count); return;
+    default: break;
+    }
+#endif
+    gelu_forward_scalar(output, input, 0, count);
+}
+
+void cribo_gelu_backward(float *d_input, const float *d_output, const float *input, int64_t count) {
+#if defined(__x86_64__)
+    switch (simd_level()) {
+    case 2: gelu_backward_avx512(d_input, d_output, input, count); return;
+    case 1: gelu_backward_avx2(d_input, d_output, input, count); return;
+    default: break;
+    }
+#endif
+    gelu_backward_scalar(d_input, d_output, input, 0, count);
+}
+
 // MARK: - AdamW
 
 static void adamw_scalar(float *p, const float *g, float *m, float *v, int64_t from, int64_t count, int apply_decay,

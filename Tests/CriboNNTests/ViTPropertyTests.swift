@@ -121,4 +121,28 @@ extension ViTPropertyTests {
             #expect(abs(row.reduce(0, +) - 1) < 1e-5)
         }
     }
+
+    @Test func simdGELUEqualsTheSwiftFormulasBitForBit() {
+        // geluForward / geluBackward (C lanes + scalar tail) against the formulas written with the Swift fastErf and
+        // fastExp: equal bits, over [-12, 12] (both erf branches, the |x| ≥ 4 tail, the 1 and 4 boundaries), ±0.
+        var inputs: [Float] = [0, -0.0, 1, -1, 4, -4, 0.999_999_9, 3.999_999_8, 1e-30, -1e-30, 80, -80]
+        var rng = SplitMix64(seed: 31)
+        for _ in 0..<4000 { inputs.append(Float(rng.nextUniform(-12, 12))) }
+        for _ in 0..<1000 { inputs.append(Float(rng.nextNormal())) }
+        inputs.append(contentsOf: [0.5, -2.5, 7])  // a tail shorter than one vector
+        let dOutput = inputs.indices.map { Float(($0 % 7) - 3) * 0.25 }
+        var forward = [Float](repeating: 0, count: inputs.count)
+        var backward = inputs.indices.map { Float($0 % 5) * 0.1 }
+        var expectedBackward = backward
+        geluForward(output: &forward, input: inputs, count: inputs.count)
+        geluBackward(dInput: &backward, dOutput: dOutput, input: inputs, count: inputs.count)
+        for (i, x) in inputs.enumerated() {
+            let expected = 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_6))
+            let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_6))
+            let pdf = fastExp(-0.5 * x * x) * 0.398_942_280_401_432_7
+            expectedBackward[i] += dOutput[i] * (cdf + x * pdf)
+            #expect(forward[i].bitPattern == expected.bitPattern, "forward(\(x)): \(forward[i]) vs \(expected)")
+            #expect(backward[i].bitPattern == expectedBackward[i].bitPattern, "backward(\(x)): \(backward[i]) vs \(expectedBackward[i])")
+        }
+    }
 }

@@ -23,6 +23,15 @@ void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float 
 /// roundings) and the maximum and the sum reduced 16 (AVX-512) or 8 (AVX2) lanes at a time.
 void cribo_exp_normalize(float *y, int count);
 
+/// Exact-erf GELU, y = (0.5·x)·(1 + erf(x·√½)), with cribo's fastErf and fastExp (CriboNN VectorMath.swift) evaluated
+/// lane by lane with the same roundings, 16 (AVX-512) or 8 (AVX2) values at a time: the results are those of the
+/// Swift loop, bit for bit.
+void cribo_gelu_forward(float *output, const float *input, int64_t count);
+
+/// Backward of cribo_gelu_forward, accumulating: dx += dy·(Φ(x) + x·φ(x)), Φ(x) = 0.5·(1 + erf(x·√½)),
+/// φ(x) = exp((−0.5·x)·x)·(1/√(2π)); bit for bit the Swift loop's results.
+void cribo_gelu_backward(float *d_input, const float *d_output, const float *input, int64_t count);
+
 /// One AdamW update of `count` parameters, PyTorch's order of operations as in CriboNN's AdamW.step, each an IEEE
 /// single-precision operation (no fused multiply-add), 16 or 8 lanes at a time: the results are those of the
 /// scalar loop, bit for bit.
