@@ -11,8 +11,23 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
+/// The widest SIMD level of this CPU, decided once: 2 AVX-512F, 1 AVX2 and FMA, 0 neither.
+static int simd_level(void) {
+    static int level = -1;
+    int known = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    __atomic_store_n(&level, known, __ATOMIC_RELAXED);
+    return known;
+}
+#endif
+
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+// MARK: - Top-K
 
 /// Inserts candidate `s` (row `index`) into the sorted list; the caller has checked s > similarities[k-1].
 static inline void insert(float *similarities, int32_t *indices, int k, float s, int32_t index) {
@@ -72,15 +87,19 @@ __attribute__((target("avx2"))) static void merge_avx2(float *similarities, int3
     merge_scalar(similarities, indices, k, candidates, j, count, first_index);
 }
 
-typedef void (*merge_fn)(float *, int32_t *, int, const float *, int, int64_t);
-
-static merge_fn choose_merge(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return merge_avx512;
-    if (__builtin_cpu_supports("avx2")) return merge_avx2;
-    return 0;
-}
 #endif
+
+void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float *candidates, int count,
+                      int64_t first_index) {
+#if defined(__x86_64__)
+    switch (simd_level()) {
+    case 2: merge_avx512(similarities, indices, k, candidates, count, first_index); return;
+    case 1: merge_avx2(similarities, indices, k, candidates, count, first_index); return;
+    default: break;
+    }
+#endif
+    merge_scalar(similarities, indices, k, candidates, 0, count, first_index);
+}
 
 // MARK: - Softmax
 
@@ -214,28 +233,14 @@ __attribute__((target("avx2,fma"))) static void exp_normalize_avx2(float *y, int
     for (int k = vector_end; k < count; k++) y[k] *= 1.0f / sum;
 }
 
-typedef void (*normalize_fn)(float *, int);
-
-static normalize_fn choose_normalize(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return exp_normalize_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return exp_normalize_avx2;
-    return 0;
-}
 #endif
 
 void cribo_exp_normalize(float *y, int count) {
 #if defined(__x86_64__)
-    static normalize_fn chosen;
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&chosen, choose_normalize(), __ATOMIC_RELAXED);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    normalize_fn normalize = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
-    if (normalize) {
-        normalize(y, count);
-        return;
+    switch (simd_level()) {
+    case 2: exp_normalize_avx512(y, count); return;
+    case 1: exp_normalize_avx2(y, count); return;
+    default: break;
     }
 #endif
     exp_normalize_scalar(y, count);
@@ -376,15 +381,6 @@ __attribute__((target("avx2,fma"))) static void gelu_backward_avx2(float *dx, co
     gelu_backward_scalar(dx, dy, x, i, count);
 }
 
-static int simd_level(void) {  // 2 AVX-512, 1 AVX2+FMA, 0 neither
-    static int level = -1;
-    int known = __atomic_load_n(&level, __ATOMIC_RELAXED);
-    if (known >= 0) return known;
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-    __atomic_store_n(&level, known, __ATOMIC_RELAXED);
-    return known;
-}
 #endif
 
 void cribo_gelu_forward(float *output, const float *input, int64_t count) {
@@ -474,53 +470,24 @@ __attribute__((target("avx2"))) static void adamw_avx2(float *p, const float *g,
     adamw_scalar(p, g, m, v, j, count, apply_decay, decay, b1, b2, eps, step_size, root);
 }
 
-typedef void (*adamw_fn)(float *, const float *, float *, float *, int64_t, int, float, float, float, float, float, float);
-
-static adamw_fn choose_adamw(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return adamw_avx512;
-    if (__builtin_cpu_supports("avx2")) return adamw_avx2;
-    return 0;
-}
 #endif
 
 void cribo_adamw_update(float *parameters, const float *gradients, float *first_moment, float *second_moment,
                         int64_t count, int apply_decay, float decay, float beta1, float beta2, float eps,
                         float step_size, float bias_correction2_root) {
 #if defined(__x86_64__)
-    static adamw_fn chosen;
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&chosen, choose_adamw(), __ATOMIC_RELAXED);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    adamw_fn update = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
-    if (update) {
-        update(parameters, gradients, first_moment, second_moment, count, apply_decay, decay, beta1, beta2, eps,
-               step_size, bias_correction2_root);
+    switch (simd_level()) {
+    case 2:
+        adamw_avx512(parameters, gradients, first_moment, second_moment, count, apply_decay, decay, beta1, beta2, eps,
+                     step_size, bias_correction2_root);
         return;
+    case 1:
+        adamw_avx2(parameters, gradients, first_moment, second_moment, count, apply_decay, decay, beta1, beta2, eps,
+                   step_size, bias_correction2_root);
+        return;
+    default: break;
     }
 #endif
     adamw_scalar(parameters, gradients, first_moment, second_moment, 0, count, apply_decay, decay, beta1, beta2, eps,
                  step_size, bias_correction2_root);
-}
-
-// MARK: - Top-K
-
-void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float *candidates, int count,
-                      int64_t first_index) {
-#if defined(__x86_64__)
-    static merge_fn chosen;
-    static int ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&chosen, choose_merge(), __ATOMIC_RELAXED);
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    merge_fn merge = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
-    if (merge) {
-        merge(similarities, indices, k, candidates, count, first_index);
-        return;
-    }
-#endif
-    merge_scalar(similarities, indices, k, candidates, 0, count, first_index);
 }

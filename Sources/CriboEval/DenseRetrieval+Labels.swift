@@ -24,31 +24,19 @@ extension DenseRetrieval {
     ///   - labels: [h·p, w·p] ids in 0..<C (or the ignore index / 255 as above).
     package func patchLabels(labels: UnsafeBufferPointer<UInt8>, gridHeight h: Int, gridWidth w: Int) -> PatchLabels {
         let C = classCount
-        let p = patchSize
-        let width = w * p
-        precondition(labels.count == h * p * width,
-                     "DenseRetrieval.patchLabels: \(labels.count) pixels for a \(h)x\(w) grid of \(p)-pixel patches")
-        var counts = [Int32](repeating: 0, count: h * w * C)
-        for y in 0..<(h * p) {
-            let patchRow = y / p
-            for x in 0..<width {
-                var id = Int(labels[y * width + x])
-                switch variant {
-                case .hummingbird:
-                    if id == 255 { id = 0 }
-                case .clean:
-                    if id == ignoreIndex { continue }
-                }
-                precondition(id < C, "DenseRetrieval.patchLabels: label \(id) at (\(y), \(x)) outside 0..<\(C)")
-                counts[(patchRow * w + x / p) * C + id] += 1
+        precondition(labels.count == h * patchSize * w * patchSize,
+                     "DenseRetrieval.patchLabels: \(labels.count) pixels for a \(h)x\(w) grid of \(patchSize)-pixel patches")
+        var fractions = [Float](repeating: 0, count: h * w * C)
+        fractions.withUnsafeMutableBufferPointer { fractions in
+            for patch in 0..<(h * w) {
+                patchFractions(labels: labels.baseAddress!, gridWidth: w, patch: patch, into: fractions.baseAddress! + patch * C)
             }
         }
-        let inversePixels = 1 / Float(p * p)
-        return PatchLabels(fractions: counts.map { Float($0) * inversePixels }, presence: counts.map { $0 > 0 })
+        return PatchLabels(fractions: fractions, presence: fractions.map { $0 > 0 })
     }
 
-    /// The soft label of one patch of a label map: row `patch` of `patchLabels(...).fractions`, computed from that
-    /// patch's p² pixels only (the same counts and the same Float arithmetic).
+    /// The soft label of one patch of a label map (row `patch` of `patchLabels(...).fractions`), from that patch's p²
+    /// pixels only; the dense memory labels retrieved rows with it.
     /// - Parameters:
     ///   - labels: [h·p, w·p] ids.
     ///   - into: [C].
@@ -68,7 +56,7 @@ extension DenseRetrieval {
                 case .clean:
                     if id == ignoreIndex { continue }
                 }
-                precondition(id < C, "DenseRetrieval.patchFractions: label \(id) at (\(y), \(x)) outside 0..<\(C)")
+                precondition(id < C, "DenseRetrieval.patchLabels: label \(id) at (\(y), \(x)) outside 0..<\(C)")
                 fractions[id] += 1
             }
         }

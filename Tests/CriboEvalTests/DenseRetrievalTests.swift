@@ -35,8 +35,9 @@ extension DenseRetrievalTests {
     }
 
     @Test(arguments: [EvaluationVariant.clean, .hummingbird])
-    func onePatchFractionsEqualTheWholeMapRows(variant: EvaluationVariant) {
-        // A 3×5 grid of 4-pixel patches with random ids in 0..<6 and 255; the streamed memory labels single patches.
+    func patchFractionsCountEachPatchsPixels(variant: EvaluationVariant) {
+        // A 3×5 grid of 4-pixel patches with random ids in 0..<6 and 255, against a histogram counted here pixel by
+        // pixel (255 dropped in the clean variant, counted as 0 in the hummingbird one).
         var rng = SplitMix64(seed: 7)
         let labels = (0..<(12 * 20)).map { _ -> UInt8 in
             let id = Int(rng.next() % 8)
@@ -44,15 +45,19 @@ extension DenseRetrievalTests {
         }
         let retrieval = DenseRetrieval(variant: variant, classCount: 6, ignoreIndex: 255, patchSize: 4)
         let whole = labels.withUnsafeBufferPointer { retrieval.patchLabels(labels: $0, gridHeight: 3, gridWidth: 5) }
-        var single = [Float](repeating: -1, count: 15 * 6)
-        labels.withUnsafeBufferPointer { labels in
-            single.withUnsafeMutableBufferPointer { single in
-                for patch in 0..<15 {
-                    retrieval.patchFractions(labels: labels.baseAddress!, gridWidth: 5, patch: patch, into: single.baseAddress! + patch * 6)
+        var expected = [Float](repeating: 0, count: 15 * 6)
+        for y in 0..<12 {
+            for x in 0..<20 {
+                var id = Int(labels[y * 20 + x])
+                if id == 255 {
+                    if variant == .clean { continue }
+                    id = 0
                 }
+                expected[((y / 4) * 5 + x / 4) * 6 + id] += 1.0 / 16
             }
         }
-        #expect(single == whole.fractions)
+        #expect(whole.fractions == expected)
+        #expect(whole.presence == expected.map { $0 > 0 })
         #expect(whole.fractions.contains { $0 > 0 && $0 < 1 }, "mixed patches")
     }
 
