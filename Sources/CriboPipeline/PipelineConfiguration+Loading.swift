@@ -172,8 +172,8 @@ extension PipelineConfiguration {
                 benchmark.protocols.append(EvaluationProtocol(name: name, options: try p.toolOptions(keys)))
                 try p.finish(known: keys)
             }
-            guard !benchmark.protocols.isEmpty else { throw m.error(dataset, nil, "give at least one protocol (dense, linear, knn)") }
-            try b.finish(known: ["train", "val", "dense", "linear", "knn"])
+            guard !benchmark.protocols.isEmpty else { throw m.error(dataset, nil, "give at least one protocol (dense, linear, knn, classifier)") }
+            try b.finish(known: ["train", "val", "dense", "linear", "knn", "classifier"])
             benchmarks.append(benchmark)
         }
         return benchmarks

@@ -15,7 +15,8 @@
 //              batch_size, images_per_shard, dtype, hummingbird_std, workers, threads,
 //              memory: {augment_epochs: 2, hummingbird_transforms: true}}   # dense-only augmented training memory
 //   evaluate: {voc: {train: train, val: val, dense: {fractions, seeds, memory_size, memory_chunk_mb, neighbours, temperature,
-//              variant, ignore_index}, linear: {steps, batch_size, learning_rate, weight_decay, ignore_index, seed}}}
+//              variant, ignore_index}, linear: {steps, batch_size, learning_rate, weight_decay, ignore_index, seed}},
+//              imagenet: {knn: {neighbours, temperature}, classifier: {epochs, batch_size, learning_rate, momentum, weight_decay, seed}}}
 //   compare: true               # one comparison per evaluated dataset (default true)
 //
 // Unknown keys are errors naming the file, line and key. The option values keep the command-line tools' meaning.
@@ -82,7 +83,7 @@ package struct IngestDataset: Equatable, Sendable {
 
 /// A protocol of an evaluated dataset and its `cribo-evaluate <name>` options.
 package struct EvaluationProtocol: Equatable, Sendable {
-    /// dense, linear or knn.
+    /// dense, linear, knn or classifier.
     package var name: String
     /// Its options.
     package var options: [ToolOption]
@@ -174,7 +175,7 @@ package struct BenchmarkSettings: Equatable, Sendable {
     package var train: String
     /// The validation split.
     package var val: String
-    /// Protocols (dense, linear, knn) with their `cribo-evaluate <protocol>` options, in file order.
+    /// Protocols (dense, linear, knn, classifier) with their `cribo-evaluate <protocol>` options, in file order.
     package var protocols: [EvaluationProtocol] = []
     package init(dataset: String, train: String, val: String) {
         (self.dataset, self.train, self.val) = (dataset, train, val)
@@ -185,6 +186,7 @@ package struct BenchmarkSettings: Equatable, Sendable {
         "dense": ["fractions", "seeds", "memory_size", "memory_chunk_mb", "neighbours", "temperature", "variant", "ignore_index", "threads"],
         "linear": ["steps", "batch_size", "learning_rate", "weight_decay", "ignore_index", "seed", "threads"],
         "knn": ["neighbours", "temperature", "threads"],
+        "classifier": ["epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "seed", "threads"],
     ]
 
     /// The default (train, val) splits of the datasets cribo-ingest knows.

@@ -18,7 +18,7 @@ struct CriboEvaluate: ParsableCommand {
             numbers and settings), report.md (tables) and PNG figures into --out, and appends one line to \
             history.jsonl in the parent of --out.
             """,
-        subcommands: [Dense.self, Linear.self, KNN.self, Compare.self])
+        subcommands: [Dense.self, Linear.self, KNN.self, Classifier.self, Compare.self])
 }
 
 extension CriboEvaluate {
@@ -123,6 +123,45 @@ extension CriboEvaluate {
             evaluation.temperature = temperature
             let (train, val) = try folders.open()
             try writeAndSummarize(try evaluation.run(train: train, val: val), preview: nil, folder: folders.out)
+        }
+    }
+
+    struct Classifier: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Linear classifier on [CLS] (DINO eval_linear, n_last_blocks 1): top-1 and top-5.",
+            discussion: """
+                Trained on the stored final-norm [CLS] features (computed once, so without DINO's training \
+                augmentation): SGD with momentum, learning rate base x batch / 256 annealed per epoch by a cosine to 0, \
+                W ~ N(0, 0.01), b = 0.
+                """)
+        @OptionGroup var folders: EvaluationFolderArguments
+        @Option(help: "Epochs.") var epochs: Int = 100
+        @Option(help: "Rows per step.") var batchSize: Int = 1024
+        @Option(help: "Learning rate per 256 rows.") var learningRate: Float = 0.001
+        @Option(help: "SGD momentum.") var momentum: Float = 0.9
+        @Option(help: "L2 weight decay.") var weightDecay: Float = 0
+        @Option(help: "Seed of the initial weights and the row order.") var seed: UInt64 = 0
+        @OptionGroup var compute: ComputeArguments
+
+        func validate() throws {
+            guard epochs >= 1, batchSize >= 1, learningRate > 0, (0..<1).contains(momentum), weightDecay >= 0 else {
+                throw ValidationError("--epochs and --batch-size must be at least 1, --learning-rate positive, --momentum in [0, 1), --weight-decay non-negative")
+            }
+        }
+
+        func run() throws {
+            try compute.apply()
+            var configuration = LinearClassifierConfiguration()
+            configuration.epochs = epochs
+            configuration.batchSize = batchSize
+            configuration.baseLearningRate = learningRate
+            configuration.momentum = momentum
+            configuration.weightDecay = weightDecay
+            configuration.seed = seed
+            let (train, val) = try folders.open()
+            let display = ProgressDisplay(label: "classifier")
+            let report = try ClassifierEvaluation(configuration: configuration).run(train: train, val: val) { display.log($0) }
+            try writeAndSummarize(report, preview: nil, folder: folders.out)
         }
     }
 

@@ -172,6 +172,36 @@ extension EvaluationTests {
         let (vocTrain, vocVal) = try vocFeatures.get()
         #expect { try KNNEvaluation().run(train: vocTrain, val: vocVal) } throws: { "\($0)".contains("class labels") }
     }
+
+    @Test func linearClassifierTrainsOnCLSAndScoresTopK() throws {
+        let fixture = try evalFixture()
+        let train = try FeatureSet(folder: try fixture.extract(fixture.imagenetTrain, "knn-train"))
+        let val = try FeatureSet(folder: try fixture.extract(fixture.imagenetVal, "knn-val"))
+        var configuration = LinearClassifierConfiguration()
+        configuration.epochs = 30
+        configuration.batchSize = 4
+        configuration.baseLearningRate = 64
+        var lines: [String] = []
+        let report = try ClassifierEvaluation(configuration: configuration).run(train: train, val: val) { lines.append($0) }
+        #expect(report.kind == .classifier && report.rows.map(\.name) == ["classifier"] && report.primaryMetric == "top-1")
+        #expect(report.settings["learningRate"] == "1.0" && report.settings["epochs"] == "30")
+        // The report's numbers are those of the same classifier trained directly.
+        let C = train.manifest.classNames.count
+        let classifier = LinearClassifier(featureDimension: train.manifest.dimension, classCount: C, configuration: configuration)
+        let features = try train.shards.map { try $0.cls() }.concatenated()
+        let labels = try train.shards.flatMap { try $0.classLabels() }.map(Int32.init)
+        let losses = withExtendedLifetime(features) { classifier.train(features: features.pointer, labels: labels, rows: labels.count) }
+        let valFeatures = try val.shards.map { try $0.cls() }.concatenated()
+        let expected = withExtendedLifetime(valFeatures) {
+            classifier.accuracy(features: valFeatures.pointer, labels: try! val.shards.flatMap { try $0.classLabels() }.map(Int32.init), rows: valFeatures.shape[0])
+        }
+        #expect(report.rows[0].top1?.mean == expected.top1 && report.rows[0].top5?.mean == expected.top5)
+        #expect(losses.last! < losses.first!, "\(losses)")
+        #expect(lines.first?.contains("training a linear classifier") == true)
+        #expect(report.markdown().contains("Linear classifier"))
+        let (vocTrain, vocVal) = try vocFeatures.get()
+        #expect { try ClassifierEvaluation(configuration: configuration).run(train: vocTrain, val: vocVal) } throws: { "\($0)".contains("class labels") }
+    }
 }
 
 extension Array where Element == Tensor {

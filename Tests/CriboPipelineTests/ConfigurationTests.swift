@@ -99,6 +99,17 @@ extension CriboPipelineTests {
         #expect(throws: PipelineError.self) { try PipelineConfiguration.load(path: path) }
     }
 
+    @Test func classificationProtocolsBecomeEvaluateStages() throws {
+        let yaml = "name: c\nevaluate: {imagenet: {knn: {neighbours: 10}, classifier: {epochs: 5, momentum: 0.8}}}\n"
+        let c = try PipelineConfiguration.parse(yaml: yaml, file: "c.yaml")
+        #expect(c.evaluate.first?.protocols.map(\.name) == ["knn", "classifier"])
+        let stage = try #require(PipelinePlan.stages(c, paths: c.paths()).first { $0.name.hasSuffix("imagenet-classifier") })
+        #expect(stage.tool == "cribo-evaluate" && stage.arguments.first == "classifier")
+        #expect(stage.arguments.suffix(4) == ["--epochs", "5", "--momentum", "0.8"], "\(stage.arguments)")
+        let wrong = "name: c\nevaluate: {imagenet: {classifier: {steps: 5}}}\n"
+        #expect(throws: PipelineError.self) { try PipelineConfiguration.parse(yaml: wrong, file: "c.yaml") }
+    }
+
     @Test func unknownKeyNamesFileLineAndKey() throws {
         let yaml = "name: x\npretrain:\n  data: coco/train2017\n  epoch: 3\n"
         let error = #expect(throws: PipelineError.self) { try PipelineConfiguration.parse(yaml: yaml, file: "p/x.yaml") }

@@ -110,7 +110,7 @@ package struct KNNEvaluation {
     }
 
     /// [N, D] [CLS] tokens and [N] classes of some shards.
-    private static func cls(_ shards: [FeatureShard], classCount C: Int) throws -> (Tensor, [Int32]) {
+    static func cls(_ shards: [FeatureShard], classCount C: Int) throws -> (Tensor, [Int32]) {
         let N = shards.reduce(0) { $0 + $1.count }
         let D = try shards.first.map { try $0.file.entry(FeatureLayout.clsKey).shape[1] } ?? 1
         let features = Tensor(zeros: [N, D])
@@ -141,5 +141,44 @@ func collectPreview(_ preview: inout ReportPreview, shard: FeatureShard, truth: 
         preview.groundTruth.append(Array(truth[(row * S * S)..<((row + 1) * S * S)]))
         preview.predictions.append(Array(predictions[(row * S * S)..<((row + 1) * S * S)]))
         preview.names.append(names[row])
+    }
+}
+
+/// A linear classifier evaluation on [CLS] (DINO eval_linear, n_last_blocks 1, on features computed once).
+package struct ClassifierEvaluation {
+    /// The training settings.
+    package var configuration: LinearClassifierConfiguration
+
+    /// An evaluation with these settings.
+    package init(configuration: LinearClassifierConfiguration) { self.configuration = configuration }
+
+    /// Trains on every training row (all passes) and scores the first validation pass: top-1 and top-5.
+    package func run(train: FeatureSet, val: FeatureSet, log: (String) -> Void = { _ in }) throws -> EvaluationReport {
+        try EvaluationInputs.checkCompatible(train: train, val: val, needsMasks: false, needsClassLabels: true)
+        let started = Date()
+        let C = train.manifest.classNames.count
+        let (trainFeatures, trainLabels) = try KNNEvaluation.cls(train.shards, classCount: C)
+        let (valFeatures, valLabels) = try KNNEvaluation.cls(val.firstPassShards, classCount: C)
+        let classifier = LinearClassifier(featureDimension: train.manifest.dimension, classCount: C, configuration: configuration)
+        log("training a linear classifier on \(trainLabels.count) rows: \(configuration.epochs) epochs of batches of \(configuration.batchSize)")
+        let losses = withExtendedLifetime(trainFeatures) {
+            classifier.train(features: trainFeatures.pointer, labels: trainLabels, rows: trainLabels.count, log: log)
+        }
+        let accuracy = withExtendedLifetime(valFeatures) {
+            classifier.accuracy(features: valFeatures.pointer, labels: valLabels, rows: valLabels.count)
+        }
+        let name = "classifier"
+        let run = ReportRun(
+            row: name, seed: configuration.seed, trainImages: train.manifest.sampleCount, memoryRows: trainLabels.count, meanIoU: nil,
+            pixelAccuracy: nil, classIoU: nil, confusion: nil, top1: accuracy.top1, top5: accuracy.top5,
+            seconds: Date().timeIntervalSince(started))
+        let c = configuration
+        return EvaluationReport(
+            kind: .classifier, variant: nil, created: EvaluationInputs.now(), train: FeatureSource(train), val: FeatureSource(val),
+            settings: ["epochs": String(c.epochs), "batchSize": String(c.batchSize), "baseLearningRate": String(c.baseLearningRate),
+                       "learningRate": String(c.learningRate), "schedule": "CosineAnnealingLR per epoch to 0", "momentum": String(c.momentum),
+                       "weightDecay": String(c.weightDecay), "seed": String(c.seed), "finalLoss": String(losses.last ?? .nan),
+                       "features": "final-norm [CLS] (n_last_blocks 1), computed once (no training augmentation)"],
+            classNames: train.manifest.classNames, rows: [ReportRow(name: name, runs: [run])], runs: [run], notes: [])
     }
 }

@@ -28,7 +28,7 @@ extension EvaluationReport {
         lines.append("")
         lines.append("## Results (%)")
         lines.append("")
-        if kind == .knn {
+        if kind.isClassification {
             lines.append("| row | train images | top-1 | top-5 | runs |")
             lines.append("|---|---|---|---|---|")
             for row in rows {

@@ -14,6 +14,11 @@ package enum EvaluationKind: String, Codable, Sendable {
     case linear
     /// Weighted k-NN classification on [CLS] (DINO).
     case knn
+    /// Linear classifier on [CLS] (DINO eval_linear).
+    case classifier
+
+    /// Whether the report scores image classes (top-1/top-5) rather than segmentation (mIoU).
+    package var isClassification: Bool { self == .knn || self == .classifier }
 
     /// A title for reports.
     package var title: String {
@@ -21,6 +26,7 @@ package enum EvaluationKind: String, Codable, Sendable {
         case .dense: return "Dense k-NN retrieval (in-context segmentation)"
         case .linear: return "Linear segmentation probe"
         case .knn: return "Weighted k-NN classification"
+        case .classifier: return "Linear classifier"
         }
     }
 }
@@ -234,7 +240,7 @@ package struct EvaluationReport: Codable, Equatable, Sendable {
     }
 
     /// The name of the main score ("mIoU" or "top-1").
-    package var primaryMetric: String { kind == .knn ? "top-1" : "mIoU" }
+    package var primaryMetric: String { kind.isClassification ? "top-1" : "mIoU" }
 
     /// The report in `folder`; errors name the file.
     package static func load(folder: String) throws -> EvaluationReport {
