@@ -47,6 +47,34 @@ extension CriboBench {
                     }
                 }
             }
+            try operationTimes(split: try ShardedSplit(folder: folder + "/augment-raw/voc/train"))
+        }
+
+        /// Milliseconds per operation of one view, one thread: each on the first images of the split (224² after the
+        /// crop), the median over the images.
+        private func operationTimes(split: ShardedSplit) throws {
+            let sources = try (0..<min(20, split.count)).map { try split.image(at: $0) }
+            func median(_ body: (RGBImage) -> RGBImage, on inputs: [RGBImage]) -> Double {
+                var times: [Double] = []
+                for input in inputs {
+                    let start = Date()
+                    _ = body(input)
+                    times.append(Date().timeIntervalSince(start) * 1000)
+                }
+                return times.sorted()[times.count / 2]
+            }
+            let box = { (image: RGBImage) in CropBox(top: image.height / 8, left: image.width / 8, height: image.height * 3 / 4, width: image.width * 3 / 4) }
+            let views = sources.map { $0.resizedCrop(box($0), outWidth: 224, outHeight: 224) }
+            let operations: [(String, (RGBImage) -> RGBImage, [RGBImage])] = [
+                ("crop+resize (bicubic)", { $0.resizedCrop(box($0), outWidth: 224, outHeight: 224) }, sources),
+                ("brightness", { $0.brightnessAdjusted(1.3) }, views), ("contrast", { $0.contrastAdjusted(0.7) }, views),
+                ("saturation", { $0.saturationAdjusted(1.2) }, views), ("hue", { $0.hueAdjusted(0.07) }, views),
+                ("grayscale", { $0.grayscaled() }, views), ("gaussian blur sigma 1.5", { $0.gaussianBlurred(sigma: 1.5) }, views),
+                ("solarize", { $0.solarized() }, views), ("flip", { $0.horizontallyFlipped() }, views),
+            ]
+            for (name, body, inputs) in operations {
+                print(row("ms per view, 1 thread", name, fmt(median(body, on: inputs)), "ms"))
+            }
         }
     }
 }

@@ -83,11 +83,15 @@ extension RGBImage {
     package func hueAdjusted(_ shift: Double) -> RGBImage {
         precondition(shift >= -0.5 && shift <= 0.5, "hueAdjusted: shift \(shift) is not in [-0.5, 0.5]")
         let offset = UInt8(truncatingIfNeeded: Int32(shift * 255))
-        var out = pixels
-        for k in 0..<(width * height) {
-            var (h, s, v) = pillowHSV(pixels[3 * k], pixels[3 * k + 1], pixels[3 * k + 2])
-            h &+= offset
-            (out[3 * k], out[3 * k + 1], out[3 * k + 2]) = pillowRGB(h, s, v)
+        var out = [UInt8](repeating: 0, count: pixels.count)
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for k in 0..<(width * height) {
+                    var (h, s, v) = pillowHSV(source[3 * k], source[3 * k + 1], source[3 * k + 2])
+                    h &+= offset
+                    (target[3 * k], target[3 * k + 1], target[3 * k + 2]) = pillowRGB(h, s, v)
+                }
+            }
         }
         return RGBImage(width: width, height: height, pixels: out)
     }
@@ -124,7 +128,9 @@ private func pillowHSV(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UIn
     } else {
         h = Float(4.0 + Double(gc) - Double(rc))
     }
-    h = Float(fmod(Double(h) / 6.0 + 1.0, 1.0))
+    // fmod(x, 1) for x = h/6 + 1 in [5/6, 11/6]: x, or x − 1 (exact for 1 ≤ x ≤ 2), without the libm call.
+    let wrapped = Double(h) / 6.0 + 1.0
+    h = Float(wrapped >= 1 ? wrapped - 1 : wrapped)
     let uh = UInt8(clamping: Int(Double(h) * 255.0))
     let us = UInt8(clamping: Int(Double(s) * 255.0))
     return (uh, us, maxc)
