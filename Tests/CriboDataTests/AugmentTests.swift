@@ -7,6 +7,7 @@
 import CriboData
 import CriboTensor
 import CriboTestSupport
+import Foundation
 import Testing
 
 @Suite struct AugmentTests {}
@@ -114,5 +115,48 @@ extension AugmentTests {
         let expected = try g.tensor("normalized")
         #expect(expected.shape == [3, Self.height, Self.width])
         ours.withUnsafeBufferPointer { expectClose($0, expected, atol: 0, rtol: 0, "normalized") }
+    }
+
+    @Test(arguments: [-0.5, -0.1, 0.037, 0.1, 0.5])
+    func hueTablesEqualPillowsFormulas(shift: Double) {
+        // hueAdjusted (division tables, no fmod) against Pillow's rgb2hsv/hsv2rgb written out with their divisions,
+        // on 2 × 65536 colours: every (r, g) pair with two different blue patterns, grey pixels included.
+        func hsv(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
+            let maxc = max(r, g, b), minc = min(r, g, b)
+            if minc == maxc { return (0, 0, maxc) }
+            let cr = Float(maxc - minc)
+            let s = cr / Float(maxc)
+            let rc = Float(maxc - r) / cr, gc = Float(maxc - g) / cr, bc = Float(maxc - b) / cr
+            var h: Float = r == maxc ? bc - gc : g == maxc ? Float(2.0 + Double(rc) - Double(bc)) : Float(4.0 + Double(gc) - Double(rc))
+            h = Float(fmod(Double(h) / 6.0 + 1.0, 1.0))
+            return (UInt8(clamping: Int(Double(h) * 255.0)), UInt8(clamping: Int(Double(s) * 255.0)), maxc)
+        }
+        func rgb(_ h: UInt8, _ s: UInt8, _ v: UInt8) -> [UInt8] {
+            if s == 0 { return [v, v, v] }
+            let h6 = Double(h) * 6.0 / 255.0
+            let i = Int(h6.rounded(.down))
+            let f = Float(h6 - Double(i)), fs = Float(Double(s) / 255.0), vd = Double(v)
+            let p = UInt8(clamping: Int((vd * (1.0 - Double(fs))).rounded()))
+            let q = UInt8(clamping: Int((vd * (1.0 - Double(fs * f))).rounded()))
+            let t = UInt8(clamping: Int((vd * (1.0 - Double(fs) * (1.0 - Double(f)))).rounded()))
+            return [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6]
+        }
+        let offset = UInt8(truncatingIfNeeded: Int32(shift * 255))
+        for pattern in 0..<2 {
+            var pixels: [UInt8] = []
+            for r in 0..<256 {
+                for g in 0..<256 {
+                    let b = pattern == 0 ? (r * 7 + g * 13) % 256 : (r == g ? r : (r + g * 101 + 37) % 256)
+                    pixels += [UInt8(r), UInt8(g), UInt8(b)]
+                }
+            }
+            let adjusted = RGBImage(width: 256, height: 256, pixels: pixels).hueAdjusted(shift).pixels
+            var mismatches = 0
+            for k in 0..<(256 * 256) {
+                let (h, s, v) = hsv(pixels[3 * k], pixels[3 * k + 1], pixels[3 * k + 2])
+                if Array(adjusted[(3 * k)..<(3 * k + 3)]) != rgb(h &+ offset, s, v) { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "pattern \(pattern), shift \(shift)")
+        }
     }
 }

@@ -84,12 +84,22 @@ extension RGBImage {
         precondition(shift >= -0.5 && shift <= 0.5, "hueAdjusted: shift \(shift) is not in [-0.5, 0.5]")
         let offset = UInt8(truncatingIfNeeded: Int32(shift * 255))
         var out = [UInt8](repeating: 0, count: pixels.count)
+        let tables = HSVTables.shared
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
-                for k in 0..<(width * height) {
-                    var (h, s, v) = pillowHSV(source[3 * k], source[3 * k + 1], source[3 * k + 2])
-                    h &+= offset
-                    (target[3 * k], target[3 * k + 1], target[3 * k + 2]) = pillowRGB(h, s, v)
+                tables.quotients.withUnsafeBufferPointer { quotients in
+                    tables.sectors.withUnsafeBufferPointer { sectors in
+                        tables.fractions.withUnsafeBufferPointer { fractions in
+                            tables.saturationFractions.withUnsafeBufferPointer { saturations in
+                                for k in 0..<(width * height) {
+                                    var (h, s, v) = pillowHSV(source[3 * k], source[3 * k + 1], source[3 * k + 2], quotients: quotients)
+                                    h &+= offset
+                                    (target[3 * k], target[3 * k + 1], target[3 * k + 2]) = pillowRGB(
+                                        h, s, v, sector: sectors[Int(h)], fraction: fractions[Int(h)], fs: saturations[Int(s)])
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -113,13 +123,32 @@ extension RGBImage {
     }
 }
 
+/// The values Pillow's HSV conversions divide out, computed once with the same IEEE operations.
+private struct HSVTables: Sendable {
+    static let shared = HSVTables()
+    /// [n · 256 + d] = Float(n) / Float(d), d ≥ 1 (rgb2hsv's float32 quotients).
+    let quotients: [Float] = (0..<(256 * 256)).map { (i: Int) -> Float in
+        let (numerator, denominator) = (Float(i >> 8), Float(i & 255))
+        return denominator == 0 ? 0 : numerator / denominator
+    }
+    /// [h] = floor(h·6/255) and Float(h·6/255 − floor), hsv2rgb's sector and fraction.
+    let sectors: [Int] = (0..<256).map { Int((Double($0) * 6.0 / 255.0).rounded(.down)) }
+    let fractions: [Float] = (0..<256).map { h in
+        let h6 = Double(h) * 6.0 / 255.0
+        return Float(h6 - h6.rounded(.down))
+    }
+    /// [s] = Float(s / 255).
+    let saturationFractions: [Float] = (0..<256).map { Float(Double($0) / 255.0) }
+}
+
 /// Pillow's rgb2hsv_row: 8-bit H, S, V with float32 ratios and the double-precision steps of the C code.
-private func pillowHSV(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
+@inline(__always)
+private func pillowHSV(_ r: UInt8, _ g: UInt8, _ b: UInt8, quotients: UnsafeBufferPointer<Float>) -> (UInt8, UInt8, UInt8) {
     let maxc = max(r, g, b), minc = min(r, g, b)
     if minc == maxc { return (0, 0, maxc) }
-    let cr = Float(maxc - minc)
-    let s = cr / Float(maxc)
-    let rc = Float(maxc - r) / cr, gc = Float(maxc - g) / cr, bc = Float(maxc - b) / cr
+    let cr = Int(maxc - minc)
+    let s = quotients[cr << 8 | Int(maxc)]
+    let rc = quotients[Int(maxc - r) << 8 | cr], gc = quotients[Int(maxc - g) << 8 | cr], bc = quotients[Int(maxc - b) << 8 | cr]
     var h: Float
     if r == maxc {
         h = bc - gc
@@ -136,13 +165,11 @@ private func pillowHSV(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UIn
     return (uh, us, maxc)
 }
 
-/// Pillow's hsv2rgb for one pixel (C `round`, i.e. half away from zero).
-private func pillowRGB(_ h: UInt8, _ s: UInt8, _ v: UInt8) -> (UInt8, UInt8, UInt8) {
+/// Pillow's hsv2rgb for one pixel (C `round`, i.e. half away from zero), with the sector i, the fraction f of h and
+/// fs = s/255 from `HSVTables`.
+@inline(__always)
+private func pillowRGB(_ h: UInt8, _ s: UInt8, _ v: UInt8, sector i: Int, fraction f: Float, fs: Float) -> (UInt8, UInt8, UInt8) {
     if s == 0 { return (v, v, v) }
-    let h6 = Double(h) * 6.0 / 255.0
-    let i = Int(h6.rounded(.down))
-    let f = Float(h6 - Double(i))
-    let fs = Float(Double(s) / 255.0)
     let vd = Double(v)
     let p = UInt8(clamping: Int((vd * (1.0 - Double(fs))).rounded()))
     let q = UInt8(clamping: Int((vd * (1.0 - Double(fs * f))).rounded()))
