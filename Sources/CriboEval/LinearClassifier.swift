@@ -167,10 +167,11 @@ package final class LinearClassifier {
             let R = min(1024, N - start)
             let scores = logits(features: features + start * featureDimension, rows: R)
             for r in 0..<R {
-                let row = scores[(r * C)..<((r + 1) * C)]
                 let truth = Int(labels[start + r])
+                let score = scores[r * C + truth]
                 // The rank of the true class: classes scoring higher, or equal with a lower id.
-                let better = (0..<C).filter { c in row[r * C + c] > row[r * C + truth] || (row[r * C + c] == row[r * C + truth] && c < truth) }.count
+                var better = 0
+                for c in 0..<C where scores[r * C + c] > score || (scores[r * C + c] == score && c < truth) { better += 1 }
                 if better == 0 { hits1 += 1 }
                 if better < 5 { hits5 += 1 }
             }
