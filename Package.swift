@@ -124,7 +124,7 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "CriboTensorTests", dependencies: ["CriboTensor", "CriboTestSupport"], swiftSettings: kernelSettings),
-        .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CCriboShims", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboTrainingTests", dependencies: ["CriboTraining", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboDistributed", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboPipelineTests", dependencies: ["CriboPipeline"], swiftSettings: kernelSettings),

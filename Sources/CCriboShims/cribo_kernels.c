@@ -10,17 +10,23 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
+static _Thread_local int simd_cap = 2;
+
+void cribo_simd_limit(int level) { simd_cap = level < 0 ? 0 : level; }
+
 #if defined(__x86_64__)
-/// The widest SIMD level of this CPU, decided once: 2 AVX-512F, 1 AVX2 and FMA, 0 neither.
-static int simd_level(void) {
+int cribo_simd_level(void) {
     static int level = -1;
     int known = __atomic_load_n(&level, __ATOMIC_RELAXED);
-    if (known >= 0) return known;
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
-    __atomic_store_n(&level, known, __ATOMIC_RELAXED);
-    return known;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+        __atomic_store_n(&level, known, __ATOMIC_RELAXED);
+    }
+    return known < simd_cap ? known : simd_cap;
 }
+#else
+int cribo_simd_level(void) { return 0; }
 #endif
 
 #if defined(__x86_64__)
@@ -92,7 +98,7 @@ __attribute__((target("avx2"))) static void merge_avx2(float *similarities, int3
 void cribo_topk_merge(float *similarities, int32_t *indices, int k, const float *candidates, int count,
                       int64_t first_index) {
 #if defined(__x86_64__)
-    switch (simd_level()) {
+    switch (cribo_simd_level()) {
     case 2: merge_avx512(similarities, indices, k, candidates, count, first_index); return;
     case 1: merge_avx2(similarities, indices, k, candidates, count, first_index); return;
     default: break;
@@ -237,7 +243,7 @@ __attribute__((target("avx2,fma"))) static void exp_normalize_avx2(float *y, int
 
 void cribo_exp_normalize(float *y, int count) {
 #if defined(__x86_64__)
-    switch (simd_level()) {
+    switch (cribo_simd_level()) {
     case 2: exp_normalize_avx512(y, count); return;
     case 1: exp_normalize_avx2(y, count); return;
     default: break;
@@ -385,7 +391,7 @@ __attribute__((target("avx2,fma"))) static void gelu_backward_avx2(float *dx, co
 
 void cribo_gelu_forward(float *output, const float *input, int64_t count) {
 #if defined(__x86_64__)
-    switch (simd_level()) {
+    switch (cribo_simd_level()) {
     case 2: gelu_forward_avx512(output, input, count); return;
     case 1: gelu_forward_avx2(output, input, count); return;
     default: break;
@@ -396,7 +402,7 @@ void cribo_gelu_forward(float *output, const float *input, int64_t count) {
 
 void cribo_gelu_backward(float *d_input, const float *d_output, const float *input, int64_t count) {
 #if defined(__x86_64__)
-    switch (simd_level()) {
+    switch (cribo_simd_level()) {
     case 2: gelu_backward_avx512(d_input, d_output, input, count); return;
     case 1: gelu_backward_avx2(d_input, d_output, input, count); return;
     default: break;
@@ -476,7 +482,7 @@ void cribo_adamw_update(float *parameters, const float *gradients, float *first_
                         int64_t count, int apply_decay, float decay, float beta1, float beta2, float eps,
                         float step_size, float bias_correction2_root) {
 #if defined(__x86_64__)
-    switch (simd_level()) {
+    switch (cribo_simd_level()) {
     case 2:
         adamw_avx512(parameters, gradients, first_moment, second_moment, count, apply_decay, decay, beta1, beta2, eps,
                      step_size, bias_correction2_root);

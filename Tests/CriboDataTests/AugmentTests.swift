@@ -4,6 +4,7 @@
 // and in two ColorJitter orders, grayscale, Pillow's box-approximated Gaussian blur, solarize — all byte-exact —
 // and ToTensor + Normalize, bit-exact in float32.
 
+import CCriboShims
 import CriboData
 import CriboTensor
 import CriboTestSupport
@@ -92,13 +93,33 @@ extension AugmentTests {
         #expect(tiny.solarized().pixels == [127, 127, 0])
     }
 
-    @Test func gaussianBlurMatchesPillowBoxApproximationExactly() throws {
+    @Test(arguments: ImageKernels.allCases)
+    func gaussianBlurMatchesPillowBoxApproximationExactly(kernels: ImageKernels) throws {
         let g = try golden("augment.safetensors")
         let image = try Self.goldenImage(g)
         let sigmas = try g.doubles("blur.sigmas")
         for (k, sigma) in sigmas.enumerated() {
-            let worst = Self.worstByte(image.gaussianBlurred(sigma: sigma).pixels, try g.integers("blur.\(k)"))
-            #expect(worst == 0, "blur sigma \(sigma): max byte difference \(worst)")
+            let worst = Self.worstByte(image.gaussianBlurred(sigma: sigma, kernels: kernels).pixels, try g.integers("blur.\(k)"))
+            #expect(worst == 0, "blur sigma \(sigma) \(kernels): max byte difference \(worst)")
+        }
+    }
+
+    /// The C box passes (clamped rows, AVX-512/AVX2 with scalar tails) against Pillow's running-sum line blur in
+    /// Swift, on random images from 1×1 up, including images narrower than the box and radii up to 40.
+    @Test func gaussianBlurKernelsEqualTheScalarReference() {
+        var rng = SplitMix64(seed: 31)
+        for trial in 0..<200 {
+            let width = 1 + rng.nextInt(below: trial < 80 ? 6 : 120), height = 1 + rng.nextInt(below: trial < 80 ? 6 : 120)
+            let image = RGBImage(width: width, height: height,
+                                 pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.nextInt(below: 256)) })
+            let sigma = trial % 10 == 9 ? rng.nextUniform(2, 40) : rng.nextUniform(0.05, 2.5)
+            let reference = image.gaussianBlurred(sigma: sigma, kernels: .scalarReference)
+            for level in [2, 1, 0] {  // AVX-512, AVX2, scalar C (as far as this CPU has them)
+                cribo_simd_limit(Int32(level))
+                defer { cribo_simd_limit(2) }
+                let differing = zip(image.gaussianBlurred(sigma: sigma, kernels: .simd).pixels, reference.pixels).filter { $0 != $1 }.count
+                #expect(differing == 0, "trial \(trial), SIMD level \(level): \(width)x\(height) sigma \(sigma), \(differing) bytes differ")
+            }
         }
     }
 

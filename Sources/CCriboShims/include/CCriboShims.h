@@ -11,6 +11,7 @@
 
 #include "cribo_codecs.h"
 #include "cribo_fs.h"
+#include "cribo_image.h"
 #include "cribo_kernels.h"
 #include "cribo_pool.h"
 

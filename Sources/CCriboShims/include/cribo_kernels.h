@@ -10,6 +10,14 @@
 extern "C" {
 #endif
 
+/// The widest SIMD level of this CPU, decided once: 2 AVX-512F, 1 AVX2 and FMA, 0 neither (or not
+/// x86-64).
+int cribo_simd_level(void);
+
+/// Caps cribo_simd_level at `level` for the calling thread (2 lifts the cap): lets the tests run the AVX2 and scalar
+/// paths on an AVX-512 machine. Every kernel gives the same results at every level.
+void cribo_simd_limit(int level);
+
 /// Merges `count` candidate similarities (memory rows first_index, first_index+1, ...) into a top-K list sorted
 /// by similarity descending (`similarities`, `indices`, K entries). A candidate enters only when strictly
 /// greater than the current K-th similarity (so NaN never enters), and is placed after the entries equal to it:

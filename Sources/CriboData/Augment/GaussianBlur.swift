@@ -5,6 +5,7 @@
 // formula, 24-bit fixed-point box weights and edge pixels repeated. Horizontal passes run first, then vertical.
 // reference: Pillow libImaging/BoxBlur.c (_gaussian_blur_radius, ImagingHorizontalBoxBlur, ImagingLineBoxBlur8)
 
+import CCriboShims
 import Foundation
 
 /// Pillow's `_gaussian_blur_radius`: the fractional box radius whose `passes`-fold box blur has variance σ².
@@ -80,11 +81,14 @@ extension RGBImage {
     ///
     /// Concretely: r = pillowBoxRadius(σ); 3 box passes of radius r along rows, then 3 along columns, each
     /// rounded to uint8. σ = 0 returns the image unchanged.
-    /// - Complexity: O(width · height · 18), independent of σ.
-    package func gaussianBlurred(sigma: Double) -> RGBImage {
+    /// - Parameter kernels: the implementation of the passes (the default is the fast one).
+    /// - Complexity: O(width · height · 18), independent of σ, for the scalar reference; O(width · height · 6 · (2r + 3))
+    ///   vectorised for the C kernels.
+    package func gaussianBlurred(sigma: Double, kernels: ImageKernels = .simd) -> RGBImage {
         let boxRadius = pillowBoxRadius(sigma: sigma)
         if Float(sigma) == 0 || boxRadius == 0 { return self }
         let pass = BoxPass(boxRadius)
+        if kernels == .simd { return blurredSIMD(pass) }
         var values = pixels.map { Int($0) }  // [height, width, 3], each pass rounds to 0…255 like Pillow
         let longest = max(width, height)
         let line = UnsafeMutablePointer<Int>.allocate(capacity: longest)
@@ -106,5 +110,32 @@ extension RGBImage {
             for c in 0..<3 { blurLine(start: x * 3 + c, stride: width * 3, count: height) }
         }
         return RGBImage(width: width, height: height, pixels: values.map { UInt8($0) })
+    }
+
+    /// The same passes with the C kernels: the image transposed so that its rows become columns, 3 passes along
+    /// them, transposed back, 3 passes along the columns (`cribo_box_blur_rows_u8` blurs across rows, whole rows at
+    /// a time).
+    private func blurredSIMD(_ pass: BoxPass) -> RGBImage {
+        let count = pixels.count
+        var a = [UInt8](repeating: 0, count: count), b = [UInt8](repeating: 0, count: count)
+        a.withUnsafeMutableBufferPointer { a in
+            b.withUnsafeMutableBufferPointer { b in
+                let (pa, pb) = (a.baseAddress!, b.baseAddress!)
+                let radius = Int32(pass.radius), inner = UInt32(pass.innerWeight), edge = UInt32(pass.edgeWeight)
+                // 3 passes from `a` back into `a` (through `b`) over `rows` rows of `length` bytes.
+                func threePasses(rows: Int, length: Int) {
+                    cribo_box_blur_rows_u8(pb, pa, Int64(length), Int32(rows), radius, inner, edge)
+                    cribo_box_blur_rows_u8(pa, pb, Int64(length), Int32(rows), radius, inner, edge)
+                    cribo_box_blur_rows_u8(pb, pa, Int64(length), Int32(rows), radius, inner, edge)
+                    pa.update(from: pb, count: rows * length)
+                }
+                pixels.withUnsafeBufferPointer { cribo_transpose_u8(pa, $0.baseAddress!, Int32(height), Int32(width), 3) }
+                threePasses(rows: width, length: height * 3)
+                cribo_transpose_u8(pb, pa, Int32(width), Int32(height), 3)
+                pa.update(from: pb, count: count)
+                threePasses(rows: height, length: width * 3)
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: a)
     }
 }

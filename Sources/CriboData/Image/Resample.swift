@@ -5,6 +5,7 @@
 // maps uses Pillow's affine sampling, src = floor(box0 + (x + 0.5)·scale). Legend: C channels.
 // reference: Pillow libImaging/Resample.c and Geometry.c (behaviour, checked against goldens)
 
+import CCriboShims
 import Foundation
 
 /// A Pillow resampling filter.
@@ -39,10 +40,10 @@ package enum ResampleFilter: String, Sendable, CaseIterable {
     }
 }
 
-/// The taps of one output position: input range start and fixed-point weights.
+/// The taps of every output position along one axis: input range start and count, and fixed-point weights.
 private struct Taps {
-    var start: [Int] = []
-    var count: [Int] = []
+    var start: [Int32] = []
+    var count: [Int32] = []
     var weights: [Int32] = []  // [outSize, kernelSize]
     var kernelSize = 0
 }
@@ -77,8 +78,8 @@ private func taps(inSize: Int, from start: Double, to end: Double, outSize: Int,
             let w = total != 0 ? k[i] / total : k[i]
             result.weights[x * kernelSize + i] = Int32(w * Double(1 << precisionBits) + (w < 0 ? -0.5 : 0.5))
         }
-        result.start.append(lo)
-        result.count.append(n)
+        result.start.append(Int32(lo))
+        result.count.append(Int32(n))
     }
     return result
 }
@@ -88,14 +89,21 @@ private func taps(inSize: Int, from start: Double, to end: Double, outSize: Int,
     UInt8(clamping: value >> Int32(precisionBits))
 }
 
+/// Which code runs the integer passes of resampling and blurring: the C kernels with SIMD (`cribo_image.h`), or the
+/// scalar Swift loops they are tested against. Both give the same bytes.
+package enum ImageKernels: Sendable, CaseIterable {
+    case simd, scalarReference
+}
+
 /// Resizes an interleaved uint8 image (HWC) to `outWidth × outHeight` like Pillow's `Image.resize(size, filter, box)`.
 /// - Parameters:
 ///   - pixels: [height, width, channels].
 ///   - box: the source region (x0, y0, x1, y1) in pixels; the whole image by default.
+///   - kernels: the implementation of the passes (the default is the fast one).
 /// - Returns: [outHeight, outWidth, channels].
 package func resample(
     _ pixels: [UInt8], width: Int, height: Int, channels C: Int, outWidth: Int, outHeight: Int,
-    filter: ResampleFilter = .bicubic, box: (Double, Double, Double, Double)? = nil
+    filter: ResampleFilter = .bicubic, box: (Double, Double, Double, Double)? = nil, kernels: ImageKernels = .simd
 ) -> [UInt8] {
     precondition(pixels.count == width * height * C, "resample: \(pixels.count) bytes for \(width)x\(height)x\(C)")
     precondition(outWidth > 0 && outHeight > 0, "resample: empty output \(outWidth)x\(outHeight)")
@@ -103,65 +111,101 @@ package func resample(
     // as many pixels as the width (rule read off the 13.0 binary, confirmed on 922 size pairs); the orders round
     // differently.
     if box == nil && outWidth != width && height - outHeight > 0 && height - outHeight > 2 * (width - outWidth) {
-        let columns = resample(pixels, width: width, height: height, channels: C, outWidth: width, outHeight: outHeight, filter: filter)
-        return resample(columns, width: width, height: outHeight, channels: C, outWidth: outWidth, outHeight: outHeight, filter: filter)
+        let columns = resample(pixels, width: width, height: height, channels: C, outWidth: width, outHeight: outHeight,
+                               filter: filter, kernels: kernels)
+        return resample(columns, width: width, height: outHeight, channels: C, outWidth: outWidth, outHeight: outHeight,
+                        filter: filter, kernels: kernels)
     }
     let (x0, y0, x1, y1) = box ?? (0, 0, Double(width), Double(height))
     let horizontal = taps(inSize: width, from: x0, to: x1, outSize: outWidth, filter: filter)
-    let vertical = taps(inSize: height, from: y0, to: y1, outSize: outHeight, filter: filter)
+    var vertical = taps(inSize: height, from: y0, to: y1, outSize: outHeight, filter: filter)
     // Only the input rows the vertical pass reads go through the horizontal pass (Pillow's ybox).
-    let firstRow = vertical.start.first ?? 0
-    let lastRow = zip(vertical.start, vertical.count).map { $0 + $1 }.max() ?? height
+    let firstRow = Int(vertical.start.first ?? 0)
+    let lastRow = zip(vertical.start, vertical.count).map { Int($0 + $1) }.max() ?? height
     let rows = lastRow - firstRow
+    for y in vertical.start.indices { vertical.start[y] -= Int32(firstRow) }
     let needsHorizontal = outWidth != width || x0 != 0 || x1 != Double(width)
     let needsVertical = outHeight != height || y0 != 0 || y1 != Double(height)
     var intermediate: [UInt8]
     if needsHorizontal {
-        intermediate = [UInt8](repeating: 0, count: rows * outWidth * C)
-        pixels.withUnsafeBufferPointer { source in
-            intermediate.withUnsafeMutableBufferPointer { target in
-                horizontal.weights.withUnsafeBufferPointer { weights in
-                    for y in 0..<rows {
-                        let input = source.baseAddress! + (y + firstRow) * width * C
-                        let output = target.baseAddress! + y * outWidth * C
-                        for x in 0..<outWidth {
-                            let lo = horizontal.start[x], n = horizontal.count[x], w = weights.baseAddress! + x * horizontal.kernelSize
-                            for c in 0..<C {
-                                var sum = Int32(1 << (precisionBits - 1))
-                                var p = input + lo * C + c
-                                for i in 0..<n {
-                                    sum &+= Int32(p.pointee) &* w[i]
-                                    p += C
-                                }
-                                output[x * C + c] = clip8(sum)
-                            }
-                        }
-                    }
-                }
-            }
+        intermediate = pixels.withUnsafeBufferPointer { source in
+            horizontalPass(source.baseAddress! + firstRow * width * C, width: width, rows: rows, channels: C,
+                           outWidth: outWidth, taps: horizontal, kernels: kernels)
         }
     } else {
         intermediate = Array(pixels[(firstRow * width * C)..<(lastRow * width * C)])
     }
     guard needsVertical else { return intermediate }
-    // Vertical pass: for each output row, a weighted sum of whole input rows (vectorises across the row).
-    let rowLength = outWidth * C
-    var output = [UInt8](repeating: 0, count: outHeight * rowLength)
-    var accumulator = [Int32](repeating: 0, count: rowLength)
-    intermediate.withUnsafeBufferPointer { source in
-        output.withUnsafeMutableBufferPointer { target in
-            accumulator.withUnsafeMutableBufferPointer { sum in
-                for y in 0..<outHeight {
-                    let lo = vertical.start[y] - firstRow, n = vertical.count[y], base = y * vertical.kernelSize
-                    for x in 0..<rowLength { sum[x] = Int32(1 << (precisionBits - 1)) }
-                    for i in 0..<n {
-                        let w = vertical.weights[base + i]
-                        let row = source.baseAddress! + (lo + i) * rowLength
-                        for x in 0..<rowLength { sum[x] &+= Int32(row[x]) &* w }
+    return intermediate.withUnsafeBufferPointer { source in
+        rowsPass(source.baseAddress!, rowLength: outWidth * C, taps: vertical, kernels: kernels)
+    }
+}
+
+/// The horizontal pass over `rows` rows of `width` pixels: [rows, outWidth, C].
+private func horizontalPass(
+    _ source: UnsafePointer<UInt8>, width: Int, rows: Int, channels C: Int, outWidth: Int, taps: Taps, kernels: ImageKernels
+) -> [UInt8] {
+    if kernels == .simd {  // transposed, the columns become rows: filter them as rows, transpose back
+        let transposed = [UInt8](unsafeUninitializedCapacity: width * rows * C) { buffer, count in
+            cribo_transpose_u8(buffer.baseAddress!, source, Int32(rows), Int32(width), Int32(C))
+            count = width * rows * C
+        }
+        let filtered = transposed.withUnsafeBufferPointer {
+            rowsPass($0.baseAddress!, rowLength: rows * C, taps: taps, kernels: .simd)
+        }
+        return [UInt8](unsafeUninitializedCapacity: rows * outWidth * C) { buffer, count in
+            cribo_transpose_u8(buffer.baseAddress!, filtered, Int32(outWidth), Int32(rows), Int32(C))
+            count = rows * outWidth * C
+        }
+    }
+    var output = [UInt8](repeating: 0, count: rows * outWidth * C)
+    output.withUnsafeMutableBufferPointer { target in
+        taps.weights.withUnsafeBufferPointer { weights in
+            for y in 0..<rows {
+                let input = source + y * width * C
+                let row = target.baseAddress! + y * outWidth * C
+                for x in 0..<outWidth {
+                    let lo = Int(taps.start[x]), n = Int(taps.count[x]), w = weights.baseAddress! + x * taps.kernelSize
+                    for c in 0..<C {
+                        var sum = Int32(1 << (precisionBits - 1))
+                        var p = input + lo * C + c
+                        for i in 0..<n {
+                            sum &+= Int32(p.pointee) &* w[i]
+                            p += C
+                        }
+                        row[x * C + c] = clip8(sum)
                     }
-                    let out = target.baseAddress! + y * rowLength
-                    for x in 0..<rowLength { out[x] = clip8(sum[x]) }
                 }
+            }
+        }
+    }
+    return output
+}
+
+/// Output row y = the weighted sum of whole input rows `taps.start[y] ..< start + count` (rows of `rowLength` bytes).
+private func rowsPass(_ source: UnsafePointer<UInt8>, rowLength: Int, taps: Taps, kernels: ImageKernels) -> [UInt8] {
+    let outRows = taps.start.count
+    if kernels == .simd {
+        return [UInt8](unsafeUninitializedCapacity: outRows * rowLength) { buffer, count in
+            cribo_filter_rows_u8(buffer.baseAddress!, source, Int64(rowLength), Int32(outRows), taps.start, taps.count,
+                                 taps.weights, Int32(taps.kernelSize))
+            count = outRows * rowLength
+        }
+    }
+    var output = [UInt8](repeating: 0, count: outRows * rowLength)
+    var accumulator = [Int32](repeating: 0, count: rowLength)
+    output.withUnsafeMutableBufferPointer { target in
+        accumulator.withUnsafeMutableBufferPointer { sum in
+            for y in 0..<outRows {
+                let lo = Int(taps.start[y]), n = Int(taps.count[y]), base = y * taps.kernelSize
+                for x in 0..<rowLength { sum[x] = Int32(1 << (precisionBits - 1)) }
+                for i in 0..<n {
+                    let w = taps.weights[base + i]
+                    let row = source + (lo + i) * rowLength
+                    for x in 0..<rowLength { sum[x] &+= Int32(row[x]) &* w }
+                }
+                let out = target.baseAddress! + y * rowLength
+                for x in 0..<rowLength { out[x] = clip8(sum[x]) }
             }
         }
     }
