@@ -104,23 +104,30 @@ void cribo_filter_rows_u8(uint8_t *out, const uint8_t *in, int64_t row_length, i
 
 void cribo_transpose_u8(uint8_t *out, const uint8_t *in, int rows, int columns, int channels) {
     enum { BLOCK = 32 };
+    // Blocks in row-major order of the output's rows (y-blocks outside): each output row is written left to right.
     for (int y0 = 0; y0 < rows; y0 += BLOCK) {
         int y1 = y0 + BLOCK < rows ? y0 + BLOCK : rows;
         for (int x0 = 0; x0 < columns; x0 += BLOCK) {
             int x1 = x0 + BLOCK < columns ? x0 + BLOCK : columns;
             if (channels == 3) {
-                for (int y = y0; y < y1; y++) {
-                    const uint8_t *source = in + ((int64_t)y * columns + x0) * 3;
-                    uint8_t *target = out + ((int64_t)x0 * rows + y) * 3;
-                    for (int x = x0; x < x1; x++, source += 3, target += (int64_t)rows * 3) {
-                        target[0] = source[0];
-                        target[1] = source[1];
-                        target[2] = source[2];
+                // One 4-byte load and store per pixel: the store's fourth byte lands on the next pixel of the same
+                // output row, written later (after this one in this block, or by the next block of y). Only the last
+                // pixel of an output row (y = rows − 1) is copied byte by byte, which also keeps the 4-byte loads
+                // inside the input (its last pixel has y = rows − 1).
+                int last = y1 == rows ? y1 - 1 : y1;
+                for (int x = x0; x < x1; x++) {
+                    const uint8_t *source = in + ((int64_t)y0 * columns + x) * 3;
+                    uint8_t *target = out + ((int64_t)x * rows + y0) * 3;
+                    for (int y = y0; y < last; y++, source += (int64_t)columns * 3, target += 3) {
+                        uint32_t pixel;
+                        memcpy(&pixel, source, 4);
+                        memcpy(target, &pixel, 4);
                     }
+                    if (last < y1) memcpy(target, source, 3);
                 }
             } else {
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
+                for (int x = x0; x < x1; x++)
+                    for (int y = y0; y < y1; y++)
                         memcpy(out + ((int64_t)x * rows + y) * channels, in + ((int64_t)y * columns + x) * channels,
                                (size_t)channels);
             }

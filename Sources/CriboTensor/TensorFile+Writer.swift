@@ -8,7 +8,25 @@ import Foundation
 
 /// Collects named tensors and metadata, then writes one safetensors file atomically.
 package struct TensorFileWriter {
-    private var tensors: [String: (dtype: TensorDType, shape: [Int], bytes: Data)] = [:]
+    /// A tensor's bytes: one or more pieces written back to back (pieces are not concatenated in memory).
+    private struct Stored {
+        var dtype: TensorDType
+        var shape: [Int]
+        var pieces: [Piece]
+        var count: Int
+    }
+    private enum Piece {
+        case data(Data)
+        case bytes([UInt8])
+
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            switch self {
+            case .data(let data): return try data.withUnsafeBytes(body)
+            case .bytes(let bytes): return try bytes.withUnsafeBytes(body)
+            }
+        }
+    }
+    private var tensors: [String: Stored] = [:]
     /// The `__metadata__` strings.
     package var metadata: [String: String] = [:]
 
@@ -18,7 +36,15 @@ package struct TensorFileWriter {
     package mutating func add(_ name: String, dtype: TensorDType, shape: [Int], bytes: Data) {
         precondition(bytes.count == shape.reduce(1, *) * dtype.size, "TensorFileWriter: \(name) has \(bytes.count) bytes for \(shape) \(dtype)")
         precondition(name != "__metadata__" && tensors[name] == nil, "TensorFileWriter: duplicate or reserved name \(name)")
-        tensors[name] = (dtype, shape, bytes)
+        tensors[name] = Stored(dtype: dtype, shape: shape, pieces: [.data(bytes)], count: bytes.count)
+    }
+
+    /// Adds a UInt8 tensor of shape [total bytes] whose bytes are `pieces`, one after the other; the pieces are kept
+    /// as they are and written in turn (no concatenated copy).
+    package mutating func add(_ name: String, uint8Pieces pieces: [[UInt8]]) {
+        precondition(name != "__metadata__" && tensors[name] == nil, "TensorFileWriter: duplicate or reserved name \(name)")
+        let count = pieces.reduce(0) { $0 + $1.count }
+        tensors[name] = Stored(dtype: .uint8, shape: [count], pieces: pieces.map { .bytes($0) }, count: count)
     }
 
     /// Adds a Float32 tensor.
@@ -47,9 +73,8 @@ package struct TensorFileWriter {
         add(name, dtype: .uint8, shape: shape, bytes: uint8s)
     }
 
-    /// The complete file content.
-    package func serialized() -> Data {
-        var header = "{"
+    /// The 8-byte header length, the JSON header (padded with spaces) and the tensor names in file order.
+    private func header() -> (prefix: Data, names: [String], dataBytes: Int) {
         var offset = 0
         var parts: [String] = []
         if !metadata.isEmpty {
@@ -60,27 +85,67 @@ package struct TensorFileWriter {
             let (sizeA, sizeB) = (tensors[a]!.dtype.size, tensors[b]!.dtype.size)
             return sizeA != sizeB ? sizeA > sizeB : a < b
         }
-        var offsets: [Int] = []
         for name in names {
             let tensor = tensors[name]!
-            offsets.append(offset)
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}")
-            offset += tensor.bytes.count
+            parts.append("\(jsonString(name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.count)]}")
+            offset += tensor.count
         }
-        header += parts.joined(separator: ",") + "}"
-        var headerBytes = Data(header.utf8)
+        var headerBytes = Data(("{" + parts.joined(separator: ",") + "}").utf8)
         while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
-        var result = Data(capacity: 8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { result.append(contentsOf: $0) }
-        result.append(headerBytes)
-        for name in names { result.append(tensors[name]!.bytes) }
+        var prefix = Data(capacity: 8 + headerBytes.count)
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix.append(headerBytes)
+        return (prefix, names, offset)
+    }
+
+    /// The complete file content.
+    package func serialized() -> Data {
+        let (prefix, names, dataBytes) = header()
+        var result = Data(capacity: prefix.count + dataBytes)
+        result.append(prefix)
+        for name in names {
+            for piece in tensors[name]!.pieces { piece.withBytes { result.append(contentsOf: $0) } }
+        }
         return result
     }
 
-    /// Writes the file to `path` atomically (temporary file, fsync, rename).
-    package func write(to path: String) throws {
-        try AtomicFile.write(serialized(), to: path)
+    /// Writes the file to `path` atomically (temporary file, fsync, rename), streaming the pieces to the file without
+    /// assembling it in memory (small pieces are gathered into 1 MiB writes).
+    /// - Parameter observe: called with every byte of the file, in order (to hash it while writing).
+    /// - Returns: the file's size in bytes.
+    @discardableResult
+    package func write(to path: String, observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> Int {
+        let (prefix, names, dataBytes) = header()
+        try AtomicFile.write(to: path) { fd in
+            let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            defer { staging.deallocate() }
+            var staged = 0
+            func drain() throws {
+                guard staged > 0 else { return }
+                let bytes = UnsafeRawBufferPointer(rebasing: staging[0..<staged])
+                observe?(bytes)
+                try AtomicFile.writeAll(fd: fd, bytes: bytes, path: path)
+                staged = 0
+            }
+            func put(_ bytes: UnsafeRawBufferPointer) throws {
+                if bytes.count > staging.count / 4 {
+                    try drain()
+                    observe?(bytes)
+                    try AtomicFile.writeAll(fd: fd, bytes: bytes, path: path)
+                    return
+                }
+                if staged + bytes.count > staging.count { try drain() }
+                if bytes.count > 0 { (staging.baseAddress! + staged).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+                staged += bytes.count
+            }
+            try prefix.withUnsafeBytes { try put($0) }
+            for name in names {
+                for piece in tensors[name]!.pieces { try piece.withBytes { try put($0) } }
+            }
+            try drain()
+        }
+        return prefix.count + dataBytes
     }
 }
 

@@ -57,8 +57,8 @@ extension ShardTests {
             "\(error)".contains("old.safetensors") && "\(error)".contains("re-run cribo-ingest")
         }
         let encoder = ShardEncoder(dataset: "ade20k", split: "training", encodings: ["image": .jpeg], hasLabels: false)
-        let data = encoder.serialize([ShardSample(id: 1, name: "a", blobs: ["image": Blob(bytes: [1, 2], shape: [1, 1, 3])])], index: 0)
-        try data.write(to: URL(fileURLWithPath: folder + "/a.safetensors"))
+        try encoder.encode([ShardSample(id: 1, name: "a", blobs: ["image": Blob(bytes: [1, 2], shape: [1, 1, 3])])], index: 0)
+            .write(to: folder + "/a.safetensors")
         #expect(throws: ShardError.self) { try ShardReader(path: folder + "/a.safetensors", dataset: "voc") }
         #expect(throws: (any Error).self) { try ShardReader(path: folder + "/missing.safetensors") }
     }

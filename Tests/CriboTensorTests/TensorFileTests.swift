@@ -23,17 +23,25 @@ extension TensorFileTests {
         writer.add("a.ids", shape: [3], int64s: [1, -2, 1 << 40])
         writer.add("c.bytes", shape: [4], uint8s: Data([0, 1, 254, 255]))
         writer.addFloat16("d.half", shape: [2], floats: UnsafeBufferPointer(rebasing: t.buffer[0..<2]))
+        // pieces written in turn: small ones gathered, an empty one, one larger than the staging quarter (direct write)
+        let large = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let pieces: [[UInt8]] = [[1, 2, 3], [], large, [9]]
+        writer.add("e.pieces", uint8Pieces: pieces)
         let path = temporaryPath("roundtrip.safetensors")
-        try writer.write(to: path)
+        var observed = Data()
+        let size = try writer.write(to: path) { observed.append(contentsOf: $0) }
         let file = try TensorFile(path: path)
         #expect(file.metadata["note"] == "quote \" and \\ and é")
-        #expect(file.names == ["a.ids", "b.weights", "c.bytes", "d.half"])
+        #expect(file.names == ["a.ids", "b.weights", "c.bytes", "d.half", "e.pieces"])
+        #expect(try file.entry("e.pieces").shape == [300_004])
+        #expect(try file.integers("e.pieces") == pieces.flatMap { $0 }.map(Int64.init))
         #expect(try file.tensor("b.weights").scalars == t.scalars)
         #expect(try file.integers("a.ids") == [1, -2, 1 << 40])
         #expect(try file.integers("c.bytes") == [0, 1, 254, 255])
         #expect(try file.tensor("d.half").scalars == [Float(Float16(t[flat: 0])), Float(Float16(t[flat: 1]))])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(bytes == writer.serialized(), "the same content serialises to the same bytes")
+        #expect(observed == bytes && size == bytes.count, "write(to:observe:) sees every byte of the file, in order")
         let headerLength = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         #expect((8 + Int(headerLength)) % 8 == 0, "header padded to 8 bytes")
         for name in file.names {

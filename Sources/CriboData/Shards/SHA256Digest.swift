@@ -30,5 +30,14 @@ package enum SHA256Digest {
         return hex(hasher.finalize())
     }
 
-    private static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    /// An incremental SHA-256 of bytes given in pieces.
+    package struct Hasher {
+        private var state = SHA256()
+        package init() {}
+        package mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
+        /// The hex digest of everything given so far.
+        package func hex() -> String { SHA256Digest.hex(state.finalize()) }
+    }
+
+    fileprivate static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }

@@ -20,8 +20,9 @@ package struct ShardEncoder {
         self.hasLabels = hasLabels
     }
 
-    /// The serialised shard holding `samples` (in order) as shard number `index`.
-    package func serialize(_ samples: [ShardSample], index: Int) -> Data {
+    /// The shard holding `samples` (in order) as shard number `index`, ready to be written (the samples' bytes are
+    /// referenced, not copied).
+    package func encode(_ samples: [ShardSample], index: Int) -> TensorFileWriter {
         var writer = TensorFileWriter(metadata: [
             "format": ShardLayout.format, "version": ShardLayout.version, "dataset": dataset, "split": split,
             "sampleCount": String(samples.count), "shardIndex": String(index),
@@ -44,21 +45,21 @@ package struct ShardEncoder {
         }
         for (field, encoding) in encodings.sorted(by: { $0.key < $1.key }) {
             writer.metadata[ShardLayout.encodingKey(field: field)] = encoding.rawValue
-            var bytes = Data()
+            var pieces: [[UInt8]] = []
             var offsets: [Int64] = [0]
             var shapes: [Int64] = []
             for sample in samples {
                 guard let blob = sample.blobs[field] else { preconditionFailure("ShardEncoder: sample \(sample.name) lacks field \(field)") }
-                bytes.append(contentsOf: blob.bytes)
-                offsets.append(Int64(bytes.count))
+                pieces.append(blob.bytes)
+                offsets.append(offsets.last! + Int64(blob.bytes.count))
                 shapes += blob.shape.map(Int64.init)
             }
             let keys = ShardLayout.keys(field: field)
-            writer.add(keys.bytes, shape: [bytes.count], uint8s: bytes)
+            writer.add(keys.bytes, uint8Pieces: pieces)
             writer.add(keys.offsets, shape: [n + 1], int64s: offsets)
             writer.add(keys.shapes, shape: [n, 3], int64s: shapes)
         }
-        return writer.serialized()
+        return writer
     }
 }
 
@@ -101,10 +102,10 @@ package final class ShardWriter {
     package func flush() throws {
         guard !pending.isEmpty else { return }
         let index = written.count
-        let data = encoder.serialize(pending, index: index)
         let file = ShardLayout.fileName(index: index)
-        try AtomicFile.write(data, to: folder + "/" + file)
-        written.append(WrittenShard(file: file, samples: pending.count, bytes: data.count, sha256: SHA256Digest.hex(of: data)))
+        var hasher = SHA256Digest.Hasher()
+        let bytes = try encoder.encode(pending, index: index).write(to: folder + "/" + file) { hasher.update($0) }
+        written.append(WrittenShard(file: file, samples: pending.count, bytes: bytes, sha256: hasher.hex()))
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
     }
