@@ -14,3 +14,12 @@ int cribo_exchange_paths(const char *first, const char *second) {
     return -1;
 #endif
 }
+
+int cribo_start_writeback(int fd, long long offset, long long length) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd; (void)offset; (void)length;
+    return 0;
+#endif
+}

@@ -97,12 +97,12 @@ int cribo_jpeg_read_header(const unsigned char *data, size_t size, cribo_jpeg_he
     return 0;
 }
 
-int cribo_jpeg_decode(const unsigned char *data, size_t size, int scale_denominator, int to_rgb,
+int cribo_jpeg_decode(const unsigned char *data, size_t size, int scale_eighths, int to_rgb,
                       cribo_jpeg_image *image, char *error, size_t error_length) {
     memset(image, 0, sizeof *image);
     if (check_input(data, size, error, error_length) != 0) return -1;
-    if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
-        snprintf(error, error_length, "unsupported scale 1/%d (expected 1, 2, 4 or 8)", scale_denominator);
+    if (scale_eighths < 1 || scale_eighths > 8) {
+        snprintf(error, error_length, "unsupported scale %d/8 (expected 1/8 to 8/8)", scale_eighths);
         return -1;
     }
     struct jpeg_decompress_struct cinfo;
@@ -128,8 +128,8 @@ int cribo_jpeg_decode(const unsigned char *data, size_t size, int scale_denomina
         jpeg_destroy_decompress(&cinfo);
         return -1;
     }
-    cinfo.scale_num = 1;
-    cinfo.scale_denom = (unsigned int)scale_denominator;
+    cinfo.scale_num = (unsigned int)scale_eighths;
+    cinfo.scale_denom = 8;
     jpeg_calc_output_dimensions(&cinfo);
     size_t pixel_count = (size_t)cinfo.output_width * (size_t)cinfo.output_height;
     if (pixel_count > CRIBO_CODEC_MAX_PIXELS) {

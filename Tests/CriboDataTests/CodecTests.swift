@@ -87,6 +87,46 @@ extension CodecTests {
         #expect(try ImageDecoder.decodeRGB(data, scaleDenominator: denominator) == image)
     }
 
+    /// libjpeg-turbo's M/8 scaled inverse DCTs (what `cribo-ingest --max-side` decodes with): ceil(size·M/8) pixels,
+    /// and the 1/2, 1/4, 1/8 draft scales and the full decode bit for bit at M = 4, 2, 1, 8.
+    @Test(arguments: ["jpeg_large420", "jpeg_large444", "jpeg_gray", "jpeg_cmyk"])
+    func jpegEighthScalesHaveTheirSize(fixture: String) throws {
+        let data = try fixtureBytes(try codecGolden(), fixture)
+        let full = try JPEG.decodeRGB(data)
+        for m in 1...8 {
+            let image = try JPEG.decodeRGB(data, eighths: m)
+            #expect(image.width == (full.width * m + 7) / 8 && image.height == (full.height * m + 7) / 8, "\(fixture) \(m)/8")
+            if 8 % m == 0 {
+                #expect(image == (try JPEG.decodeRGB(data, scaleDenominator: 8 / m)), "\(fixture) \(m)/8 is the 1/\(8 / m) scale")
+            }
+        }
+    }
+
+    /// On a smooth picture (a 4:2:0 JPEG of low-frequency waves, 248×184 so that the scaled sizes round up), every
+    /// M/8 decode shows the same image as the full decode resized to its size: both are low-pass reductions, and
+    /// they differ only by the filters' shapes (M = 8 is the full decode itself).
+    @Test func jpegEighthScalesShowTheSamePicture() throws {
+        let (width, height) = (248, 184)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let (u, v) = (Double(x) / Double(width), Double(y) / Double(height))
+                let waves = [sin(6 * u + 2 * v), cos(4 * v - 3 * u), sin(5 * (u + v))]
+                for c in 0..<3 { pixels[(y * width + x) * 3 + c] = UInt8(127.5 + 100 * waves[c]) }
+            }
+        }
+        let data = try JPEG.encode(RGBImage(width: width, height: height, pixels: pixels), quality: 95)
+        let full = try JPEG.decodeRGB(data)
+        for m in 1...7 {
+            let image = try JPEG.decodeRGB(data, eighths: m)
+            let resized = resample(full.pixels, width: full.width, height: full.height, channels: 3,
+                                   outWidth: image.width, outHeight: image.height, filter: .bicubic)
+            let differences = zip(image.pixels, resized).map { abs(Int($0) - Int($1)) }
+            let mean = Double(differences.reduce(0, +)) / Double(differences.count)
+            #expect(mean < 1.5, "\(m)/8: mean |DCT-scaled − resized| \(mean) (largest \(differences.max()!))")
+        }
+    }
+
     @Test(arguments: jpegFixtures)
     func jpegInfoMatchesPillowSizeAndBands(fixture: String) throws {
         let golden = try codecGolden()

@@ -150,5 +150,12 @@ extension IngestTests {
         let second = try ingest(VOCIngestor(), options, splits: ["train"])["train"]!
         #expect(first.shards.count > 1, "several shards at a 20 kB target")
         #expect(first.shards == second.shards, "same shard bytes whatever the worker count")
+        // the staging memory budget only decides where payloads wait: all in the staging file, or some of them
+        for budget in [0, 30_000] {
+            options.stagingMemoryBytes = budget
+            options.outFolder = scratchFolder("ingest-out-det-\(budget)")
+            let spilled = try ingest(VOCIngestor(), options, splits: ["train"])["train"]!
+            #expect(spilled.shards == first.shards, "same shard bytes with \(budget) bytes of staging memory")
+        }
     }
 }

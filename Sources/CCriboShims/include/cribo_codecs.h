@@ -57,11 +57,12 @@ typedef struct cribo_jpeg_image {
 int cribo_jpeg_read_header(const unsigned char *data, size_t size, cribo_jpeg_header *header, char *error,
                            size_t error_length);
 
-/// Decodes a JPEG with libjpeg-turbo's defaults (islow IDCT, fancy upsampling), scaled by 1/`scale_denominator`
-/// (1, 2, 4 or 8; the output is ceil(size / denominator)). With `to_rgb`, grayscale is replicated to RGB by
+/// Decodes a JPEG with libjpeg-turbo's defaults (islow IDCT, fancy upsampling), scaled in the DCT domain by
+/// `scale_eighths`/8 (1...8; the output is ceil(size · M / 8); 4/8, 2/8 and 1/8 are the 1/2, 1/4 and 1/8 scales of
+/// Pillow's draft mode, the others use libjpeg-turbo's M×M inverse DCTs). With `to_rgb`, grayscale is replicated to RGB by
 /// libjpeg; four-component (CMYK/YCCK) files always come back as 4-channel CMYK. Data ending before the EOI
 /// marker is an error (as in Pillow); libjpeg's other warnings (corrupt entropy data) are not.
-int cribo_jpeg_decode(const unsigned char *data, size_t size, int scale_denominator, int to_rgb,
+int cribo_jpeg_decode(const unsigned char *data, size_t size, int scale_eighths, int to_rgb,
                       cribo_jpeg_image *image, char *error, size_t error_length);
 
 /// Input layouts for `cribo_jpeg_encode`.

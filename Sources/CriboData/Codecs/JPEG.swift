@@ -57,9 +57,18 @@ package enum JPEG {
     package static func decodeRGB(_ data: Data, scaleDenominator: Int = 1) throws -> RGBImage {
         precondition([1, 2, 4, 8].contains(scaleDenominator),
                      "JPEG.decodeRGB: scaleDenominator must be 1, 2, 4 or 8, got \(scaleDenominator)")
+        return try decodeRGB(data, eighths: 8 / scaleDenominator)
+    }
+
+    /// Decodes to RGB scaled by M/8 in the DCT domain (libjpeg-turbo's scaled inverse DCTs; M = 4, 2, 1 are
+    /// Pillow's draft scales 1/2, 1/4, 1/8, bit for bit).
+    /// - Parameter eighths: M in 1...8; the result is ceil(width·M/8) x ceil(height·M/8).
+    /// - Returns: `[height, width, 3]` pixels.
+    package static func decodeRGB(_ data: Data, eighths: Int) throws -> RGBImage {
+        precondition((1...8).contains(eighths), "JPEG.decodeRGB: eighths must be 1...8, got \(eighths)")
         var image = cribo_jpeg_image()
         try withBytes(of: data) { bytes, count in
-            try runCodec("JPEG") { cribo_jpeg_decode(bytes, count, Int32(scaleDenominator), 1, &image, $0, $1) }
+            try runCodec("JPEG") { cribo_jpeg_decode(bytes, count, Int32(eighths), 1, &image, $0, $1) }
         }
         let (width, height, channels) = (Int(image.width), Int(image.height), Int(image.channels))
         let stored = takeCodecBuffer(image.pixels, count: width * height * channels)

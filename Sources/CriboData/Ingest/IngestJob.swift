@@ -63,7 +63,7 @@ package final class IngestJob: @unchecked Sendable {
         report(.planned(dataset: ingestor.name, split: split, samples: plan.discover == nil ? plan.samples.count : nil))
         let hashing = ArchiveHashing(paths: sources.map { options.rawFolder + "/" + $0.name })
         hashing.start()
-        let staging = try StagingStore(path: temporary + "/staging.bin")
+        let staging = try StagingStore(path: temporary + "/staging.bin", memoryBudget: options.stagingMemoryBytes)
         let streamer = ArchiveStreamer(plan: plan, options: options, staging: staging, report: report)
         try streamer.streamAll()
         let digests = try hashing.wait()

@@ -24,6 +24,9 @@ package struct IngestOptions: Sendable {
     package var workers: Int = 2
     /// Approximate shard size.
     package var targetShardBytes: Int = 256 << 20
+    /// Converted payloads held in memory until their shard is written; beyond this they go through a staging file.
+    /// Does not change the output.
+    package var stagingMemoryBytes: Int = 512 << 20
     package var onBadSample: BadSamplePolicy = .skip
     /// Treat a mismatch with a published archive checksum as an error (default: a warning).
     package var strict = false
@@ -37,10 +40,13 @@ package struct IngestOptions: Sendable {
 
     /// The options that shape the output, as strings (recorded in the manifest and hashed).
     package func outputConfiguration(dataset: String, split: String) -> [String: String] {
-        [
+        var configuration = [
             "dataset": dataset, "split": split, "storage": storage.rawValue, "maxSide": maxSide.map(String.init) ?? "none",
             "targetShardBytes": String(targetShardBytes), "onBadSample": onBadSample.rawValue,
             "shardLayoutVersion": ShardLayout.version, "manifestVersion": String(Manifest.currentVersion),
         ]
+        // How raw images are downscaled (splits written with the earlier 1/2^k-only DCT scaling get rebuilt).
+        if storage == .raw && maxSide != nil { configuration["downscale"] = "jpeg-dct-eighths+bicubic" }
+        return configuration
     }
 }

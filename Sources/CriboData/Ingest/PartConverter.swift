@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Turning an archive member into a stored blob: images are validated (a full entropy decode at 1/8 scale catches
-// truncated and corrupt JPEGs) and kept as source bytes, or decoded — with libjpeg's DCT scaling when the target
-// allows it — and downscaled with Pillow-exact bicubic for raw storage. Label PNGs keep their stored values; they
+// truncated and corrupt JPEGs) and kept as source bytes, or decoded — with libjpeg's DCT scaling by the smallest M/8
+// that still covers the target — and downscaled with Pillow-exact bicubic for raw storage. Label PNGs keep their stored values; they
 // are only ever resized with nearest neighbour.
 
 import Foundation
@@ -39,23 +39,24 @@ enum PartConverter {
             }
             return ConvertedPart(field: "image", blob: Blob(bytes: Array(data), shape: [height, width, 3]), sourceSize: (height, width))
         }
-        var denominator = 1
+        let decoded: RGBImage
         var sourceSize: (Int, Int)
         if format == .jpeg {
             let info = try JPEG.info(data)
             sourceSize = (info.height, info.width)
+            // The smallest DCT scale M/8 whose output (ceil(size·M/8)) still covers the target on both axes.
+            var eighths = 8
             if let maxSide {
                 let target = boundedSize(width: info.width, height: info.height, maxSide: maxSide)
-                for d in [8, 4, 2] where (info.width + d - 1) / d >= target.width && (info.height + d - 1) / d >= target.height {
-                    denominator = d
-                    break
-                }
+                eighths = (1...8).first { m in
+                    (info.width * m + 7) / 8 >= target.width && (info.height * m + 7) / 8 >= target.height
+                } ?? 8
             }
+            decoded = try JPEG.decodeRGB(data, eighths: eighths)
         } else {
-            sourceSize = (0, 0)
+            decoded = try PNG.decodeRGB(data)
+            sourceSize = (decoded.height, decoded.width)
         }
-        let decoded = try ImageDecoder.decodeRGB(data, scaleDenominator: denominator)
-        if format != .jpeg { sourceSize = (decoded.height, decoded.width) }
         let target = maxSide.map { boundedSize(width: sourceSize.1, height: sourceSize.0, maxSide: $0) } ?? (width: sourceSize.1, height: sourceSize.0)
         var pixels = decoded.pixels
         if decoded.width != target.width || decoded.height != target.height {

@@ -48,7 +48,7 @@ struct ShardAssembly {
                 continue
             }
             var blobs: [String: Blob] = [:]
-            for (field, entry) in staging.entries(of: i) where encodings[field] != nil { blobs[field] = try staging.read(entry) }
+            for (field, entry) in staging.entries(of: i) where encodings[field] != nil { blobs[field] = try staging.take(sample: i, field: field, entry) }
             try writer.append(ShardSample(id: sample.id ?? Int64(written), name: sample.name, label: sample.label, blobs: blobs))
             written += 1
         }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// The staging store of an ingest run: converted payloads are appended to one temporary file as workers finish
-// them (in any order), and read back in the plan's order when the shards are assembled. Memory holds only the
-// index, so memory stays bounded whatever the archive size.
+// The staging store of an ingest run: converted payloads are kept as workers finish them (in any order) and handed
+// out in the plan's order when the shards are assembled. The first `memoryBudget` bytes stay in memory (handed over
+// without a copy, and released as they are taken); the rest is appended to one temporary file and read back, so
+// memory stays bounded whatever the archive size.
 
 import Foundation
 
 /// Thread-safe append-only storage of converted sample parts.
 final class StagingStore: @unchecked Sendable {
     struct Entry {
+        /// Whether the bytes are held in memory (`offset` is then unused) rather than in the staging file.
+        var resident: Bool
         var offset: Int
         var length: Int
         var shape: [Int]
@@ -21,8 +24,13 @@ final class StagingStore: @unchecked Sendable {
     private var end = 0
     private var index: [Int: [String: Entry]] = [:]
     private var failures: [Int: String] = [:]
+    private let memoryBudget: Int
+    private var residentBytes = 0
+    private var resident: [Int: [String: [UInt8]]] = [:]
 
-    init(path: String) throws {
+    /// - Parameter memoryBudget: bytes of payload kept in memory before the store spills to `path`.
+    init(path: String, memoryBudget: Int = 512 << 20) throws {
+        self.memoryBudget = memoryBudget
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw IngestError.cannotWrite(path: path, reason: "cannot create the staging file")
         }
@@ -38,9 +46,15 @@ final class StagingStore: @unchecked Sendable {
     /// Stores field `field` of sample `sample`.
     func put(sample: Int, field: String, blob: Blob, sourceSize: (Int, Int)) throws {
         try lock.withLock {
+            if residentBytes + blob.bytes.count <= memoryBudget {
+                resident[sample, default: [:]][field] = blob.bytes
+                residentBytes += blob.bytes.count
+                index[sample, default: [:]][field] = Entry(resident: true, offset: 0, length: blob.bytes.count, shape: blob.shape, sourceSize: sourceSize)
+                return
+            }
             try handle.seek(toOffset: UInt64(end))
             try handle.write(contentsOf: blob.bytes)
-            index[sample, default: [:]][field] = Entry(offset: end, length: blob.bytes.count, shape: blob.shape, sourceSize: sourceSize)
+            index[sample, default: [:]][field] = Entry(resident: false, offset: end, length: blob.bytes.count, shape: blob.shape, sourceSize: sourceSize)
             end += blob.bytes.count
         }
     }
@@ -55,13 +69,20 @@ final class StagingStore: @unchecked Sendable {
     func failure(of sample: Int) -> String? { lock.withLock { failures[sample] } }
     func entries(of sample: Int) -> [String: Entry] { lock.withLock { index[sample] ?? [:] } }
 
-    /// Reads a stored part back.
-    func read(_ entry: Entry) throws -> Blob {
+    /// Takes the part `entry` of sample `sample` back (once: a part held in memory is released by the store).
+    func take(sample: Int, field: String, _ entry: Entry) throws -> Blob {
         try lock.withLock {
+            if entry.resident {
+                guard let bytes = resident[sample]?.removeValue(forKey: field) else {
+                    preconditionFailure("StagingStore: part \(field) of sample \(sample) taken twice")
+                }
+                residentBytes -= bytes.count
+                return Blob(bytes: bytes, shape: entry.shape)
+            }
             try handle.seek(toOffset: UInt64(entry.offset))
             let data = try handle.read(upToCount: entry.length) ?? Data()
             guard data.count == entry.length else { throw IngestError.cannotWrite(path: path, reason: "staging file truncated") }
-            return Blob(bytes: Array(data), shape: entry.shape)
+            return Blob(bytes: [UInt8](data), shape: entry.shape)
         }
     }
 }
