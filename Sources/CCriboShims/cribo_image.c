@@ -3,7 +3,13 @@
 #include "cribo_image.h"
 #include "cribo_kernels.h"
 
+#include <math.h>
 #include <string.h>
+
+// The hue shift mixes float and double steps exactly as Pillow's C code does: no contraction into fused
+// multiply-adds anywhere in this file.
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -214,4 +220,147 @@ void cribo_box_blur_rows_u8(uint8_t *out, const uint8_t *in, int64_t row_length,
         (void)level;
         box_row_scalar(row, window, width, left, right, inner, edge, 0, row_length);
     }
+}
+
+// MARK: - Hue shift (Pillow's rgb2hsv / hsv2rgb)
+
+static inline uint8_t clamp_u8(int64_t value) { return value < 0 ? 0 : value > 255 ? 255 : (uint8_t)value; }
+
+static void hue_scalar(uint8_t *out, const uint8_t *in, int64_t from, int64_t count, uint8_t offset) {
+    for (int64_t k = from; k < count; k++) {
+        int r = in[3 * k], g = in[3 * k + 1], b = in[3 * k + 2];
+        int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
+        int minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+        uint8_t h = 0, s = 0, v = (uint8_t)maxc;
+        if (minc != maxc) {
+            int cr = maxc - minc;
+            float saturation = (float)cr / (float)maxc;
+            float rc = (float)(maxc - r) / (float)cr, gc = (float)(maxc - g) / (float)cr, bc = (float)(maxc - b) / (float)cr;
+            float hue;
+            if (r == maxc) hue = bc - gc;
+            else if (g == maxc) hue = (float)(2.0 + (double)rc - (double)bc);
+            else hue = (float)(4.0 + (double)gc - (double)rc);
+            double wrapped = (double)hue / 6.0 + 1.0;  // fmod(x, 1) on [5/6, 11/6]
+            hue = (float)(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
+            h = clamp_u8((int64_t)((double)hue * 255.0));
+            s = clamp_u8((int64_t)((double)saturation * 255.0));
+        }
+        h = (uint8_t)(h + offset);
+        uint8_t *o = out + 3 * k;
+        if (s == 0) {
+            o[0] = o[1] = o[2] = v;
+            continue;
+        }
+        double h6 = (double)h * 6.0 / 255.0, sector = floor(h6);
+        float f = (float)(h6 - sector), fs = (float)((double)s / 255.0);
+        double vd = (double)v;
+        uint8_t p = clamp_u8((int64_t)round(vd * (1.0 - (double)fs)));
+        uint8_t q = clamp_u8((int64_t)round(vd * (1.0 - (double)(fs * f))));
+        uint8_t t = clamp_u8((int64_t)round(vd * (1.0 - (double)fs * (1.0 - (double)f))));
+        switch ((int)sector % 6) {
+        case 0: o[0] = v; o[1] = t; o[2] = p; break;
+        case 1: o[0] = q; o[1] = v; o[2] = p; break;
+        case 2: o[0] = p; o[1] = v; o[2] = t; break;
+        case 3: o[0] = p; o[1] = q; o[2] = v; break;
+        case 4: o[0] = t; o[1] = p; o[2] = v; break;
+        default: o[0] = v; o[1] = p; o[2] = q; break;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define HUE_TARGET __attribute__((target("avx512f")))
+
+/// C `round` (half away from zero) of non-negative x: floor(x) + (x − floor(x) ≥ 0.5), the difference being exact.
+HUE_TARGET static inline __m512d round_nonnegative(__m512d x) {
+    __m512d low = _mm512_roundscale_pd(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __mmask8 up = _mm512_cmp_pd_mask(_mm512_sub_pd(x, low), _mm512_set1_pd(0.5), _CMP_GE_OQ);
+    return _mm512_mask_add_pd(low, up, low, _mm512_set1_pd(1.0));
+}
+
+HUE_TARGET static inline __m256i clamp_lanes(__m256i x) {
+    return _mm256_min_epi32(_mm256_max_epi32(x, _mm256_setzero_si256()), _mm256_set1_epi32(255));
+}
+
+HUE_TARGET static inline __m256i select_epi32(__m256i no, __m256i yes, __m256i mask) { return _mm256_blendv_epi8(no, yes, mask); }
+
+HUE_TARGET static void hue_avx512(uint8_t *out, const uint8_t *in, int64_t count, uint8_t offset) {
+    int64_t k = 0;
+    int32_t lanes[3][8];
+    const __m512d one = _mm512_set1_pd(1.0), d255 = _mm512_set1_pd(255.0);
+    for (; k + 8 <= count; k += 8) {
+        for (int j = 0; j < 8; j++) {
+            lanes[0][j] = in[3 * (k + j)];
+            lanes[1][j] = in[3 * (k + j) + 1];
+            lanes[2][j] = in[3 * (k + j) + 2];
+        }
+        __m256i r = _mm256_loadu_si256((const __m256i *)lanes[0]), g = _mm256_loadu_si256((const __m256i *)lanes[1]);
+        __m256i b = _mm256_loadu_si256((const __m256i *)lanes[2]);
+        __m256i maxc = _mm256_max_epi32(_mm256_max_epi32(r, g), b), minc = _mm256_min_epi32(_mm256_min_epi32(r, g), b);
+        __m256i cr = _mm256_sub_epi32(maxc, minc);
+        __m256i gray = _mm256_cmpeq_epi32(cr, _mm256_setzero_si256());
+        // rgb2hsv: float32 quotients (denominators kept non-zero on gray lanes, which are overwritten below)
+        __m256 crf = _mm256_cvtepi32_ps(_mm256_max_epi32(cr, _mm256_set1_epi32(1)));
+        __m256 saturation = _mm256_div_ps(_mm256_cvtepi32_ps(cr), _mm256_cvtepi32_ps(_mm256_max_epi32(maxc, _mm256_set1_epi32(1))));
+        __m256 rc = _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(maxc, r)), crf);
+        __m256 gc = _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(maxc, g)), crf);
+        __m256 bc = _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(maxc, b)), crf);
+        __m512d rcd = _mm512_cvtps_pd(rc), gcd = _mm512_cvtps_pd(gc), bcd = _mm512_cvtps_pd(bc);
+        __m256 hueR = _mm256_sub_ps(bc, gc);
+        __m256 hueG = _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_add_pd(_mm512_set1_pd(2.0), rcd), bcd));
+        __m256 hueB = _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_add_pd(_mm512_set1_pd(4.0), gcd), rcd));
+        __m256 hue = _mm256_blendv_ps(hueB, hueG, _mm256_castsi256_ps(_mm256_cmpeq_epi32(g, maxc)));
+        hue = _mm256_blendv_ps(hue, hueR, _mm256_castsi256_ps(_mm256_cmpeq_epi32(r, maxc)));
+        __m512d wrapped = _mm512_add_pd(_mm512_div_pd(_mm512_cvtps_pd(hue), _mm512_set1_pd(6.0)), one);
+        wrapped = _mm512_mask_sub_pd(wrapped, _mm512_cmp_pd_mask(wrapped, one, _CMP_GE_OQ), wrapped, one);
+        __m512d hue1 = _mm512_cvtps_pd(_mm512_cvtpd_ps(wrapped));
+        __m256i h = clamp_lanes(_mm512_cvttpd_epi32(_mm512_mul_pd(hue1, d255)));
+        __m256i s = clamp_lanes(_mm512_cvttpd_epi32(_mm512_mul_pd(_mm512_cvtps_pd(saturation), d255)));
+        h = _mm256_andnot_si256(gray, h);
+        s = _mm256_andnot_si256(gray, s);
+        h = _mm256_and_si256(_mm256_add_epi32(h, _mm256_set1_epi32(offset)), _mm256_set1_epi32(255));
+        // hsv2rgb
+        __m512d h6 = _mm512_div_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(h), _mm512_set1_pd(6.0)), d255);
+        __m512d sector = _mm512_roundscale_pd(h6, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        __m256 f = _mm512_cvtpd_ps(_mm512_sub_pd(h6, sector));
+        __m256 fs = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtepi32_pd(s), d255));
+        __m512d vd = _mm512_cvtepi32_pd(maxc), fsd = _mm512_cvtps_pd(fs), fd = _mm512_cvtps_pd(f);
+        __m256i p = clamp_lanes(_mm512_cvttpd_epi32(round_nonnegative(_mm512_mul_pd(vd, _mm512_sub_pd(one, fsd)))));
+        __m256i q = clamp_lanes(_mm512_cvttpd_epi32(round_nonnegative(
+            _mm512_mul_pd(vd, _mm512_sub_pd(one, _mm512_cvtps_pd(_mm256_mul_ps(fs, f)))))));
+        __m256i t = clamp_lanes(_mm512_cvttpd_epi32(round_nonnegative(
+            _mm512_mul_pd(vd, _mm512_sub_pd(one, _mm512_mul_pd(fsd, _mm512_sub_pd(one, fd)))))));
+        __m256i i = _mm512_cvttpd_epi32(sector);
+        i = select_epi32(i, _mm256_setzero_si256(), _mm256_cmpeq_epi32(i, _mm256_set1_epi32(6)));  // i % 6 for 0...6
+#define IS(n) _mm256_cmpeq_epi32(i, _mm256_set1_epi32(n))
+        __m256i v = maxc;
+        __m256i red = select_epi32(select_epi32(select_epi32(v, q, IS(1)), p, _mm256_or_si256(IS(2), IS(3))), t, IS(4));
+        __m256i green = select_epi32(select_epi32(select_epi32(p, t, IS(0)), v, _mm256_or_si256(IS(1), IS(2))), q, IS(3));
+        __m256i blue = select_epi32(select_epi32(select_epi32(v, p, _mm256_or_si256(IS(0), IS(1))), t, IS(2)), q, IS(5));
+#undef IS
+        __m256i flat = _mm256_cmpeq_epi32(s, _mm256_setzero_si256());
+        red = select_epi32(red, v, flat);
+        green = select_epi32(green, v, flat);
+        blue = select_epi32(blue, v, flat);
+        _mm256_storeu_si256((__m256i *)lanes[0], red);
+        _mm256_storeu_si256((__m256i *)lanes[1], green);
+        _mm256_storeu_si256((__m256i *)lanes[2], blue);
+        for (int j = 0; j < 8; j++) {
+            out[3 * (k + j)] = (uint8_t)lanes[0][j];
+            out[3 * (k + j) + 1] = (uint8_t)lanes[1][j];
+            out[3 * (k + j) + 2] = (uint8_t)lanes[2][j];
+        }
+    }
+    hue_scalar(out, in, k, count, offset);
+}
+#endif
+
+void cribo_hue_shift_rgb(uint8_t *out, const uint8_t *in, int64_t count, uint8_t offset) {
+#if defined(__x86_64__)
+    if (cribo_simd_level() == 2) {
+        hue_avx512(out, in, count, offset);
+        return;
+    }
+#endif
+    hue_scalar(out, in, 0, count, offset);
 }

@@ -63,7 +63,9 @@ extension AugmentTests {
                 case "brightness": ours = image.brightnessAdjusted(factor)
                 case "contrast": ours = image.contrastAdjusted(factor)
                 case "saturation": ours = image.saturationAdjusted(factor)
-                default: ours = image.hueAdjusted(factor)
+                default:
+                    ours = image.hueAdjusted(factor)
+                    #expect(image.hueAdjusted(factor, kernels: .scalarReference) == ours, "hue \(factor): Swift and C agree")
                 }
                 let worst = Self.worstByte(ours.pixels, try g.integers("\(name).\(factor)"))
                 #expect(worst == 0, "\(name) \(factor): max byte difference \(worst)")
@@ -140,8 +142,9 @@ extension AugmentTests {
 
     @Test(arguments: [-0.5, -0.1, 0.037, 0.1, 0.5])
     func hueTablesEqualPillowsFormulas(shift: Double) {
-        // hueAdjusted (division tables, no fmod) against Pillow's rgb2hsv/hsv2rgb written out with their divisions,
-        // on 2 × 65536 colours: every (r, g) pair with two different blue patterns, grey pixels included.
+        // hueAdjusted (the C kernel, and the Swift division tables without fmod) against Pillow's rgb2hsv/hsv2rgb
+        // written out with their divisions, on 2 × 65536 colours: every (r, g) pair with two different blue patterns,
+        // grey pixels included.
         func hsv(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
             let maxc = max(r, g, b), minc = min(r, g, b)
             if minc == maxc { return (0, 0, maxc) }
@@ -171,13 +174,18 @@ extension AugmentTests {
                     pixels += [UInt8(r), UInt8(g), UInt8(b)]
                 }
             }
-            let adjusted = RGBImage(width: 256, height: 256, pixels: pixels).hueAdjusted(shift).pixels
-            var mismatches = 0
-            for k in 0..<(256 * 256) {
+            let expected = (0..<(256 * 256)).flatMap { k in
                 let (h, s, v) = hsv(pixels[3 * k], pixels[3 * k + 1], pixels[3 * k + 2])
-                if Array(adjusted[(3 * k)..<(3 * k + 3)]) != rgb(h &+ offset, s, v) { mismatches += 1 }
+                return rgb(h &+ offset, s, v)
             }
-            #expect(mismatches == 0, "pattern \(pattern), shift \(shift)")
+            // the Swift tables, and the C kernel at each SIMD level this CPU has (AVX-512 8 pixels at a time, scalar)
+            for (name, kernels, level) in [("swift", ImageKernels.scalarReference, 2), ("simd", .simd, 2), ("c scalar", .simd, 0)] {
+                cribo_simd_limit(Int32(level))
+                defer { cribo_simd_limit(2) }
+                let adjusted = RGBImage(width: 256, height: 256, pixels: pixels).hueAdjusted(shift, kernels: kernels).pixels
+                let mismatches = (0..<(256 * 256)).filter { adjusted[(3 * $0)..<(3 * $0 + 3)] != expected[(3 * $0)..<(3 * $0 + 3)] }.count
+                #expect(mismatches == 0, "\(name): pattern \(pattern), shift \(shift): \(mismatches) pixels differ")
+            }
         }
     }
 }

@@ -31,6 +31,12 @@ void cribo_transpose_u8(uint8_t *out, const uint8_t *in, int rows, int columns, 
 void cribo_box_blur_rows_u8(uint8_t *out, const uint8_t *in, int64_t row_length, int rows, int radius, uint32_t inner,
                             uint32_t edge);
 
+/// torchvision's adjust_hue on a PIL image, for `count` interleaved RGB pixels: Pillow's rgb2hsv (float32 ratios and
+/// the double-precision steps of Convert.c), the 8-bit hue plus `offset` (uint8(int32(shift·255)), wrapping), and
+/// Pillow's hsv2rgb (C `round`). The AVX-512 path computes 8 pixels at a time with the same IEEE operations in the
+/// same precisions as the scalar path (every quotient correctly rounded), so both give the same bytes.
+void cribo_hue_shift_rgb(uint8_t *out, const uint8_t *in, int64_t count, uint8_t offset);
+
 #ifdef __cplusplus
 }
 #endif
