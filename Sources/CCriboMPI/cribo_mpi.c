@@ -13,6 +13,7 @@
 static int cribo_initialized_here;
 static int cribo_sleepy_wait;
 static void shm_release(void);
+int cribo_mpi_node_fence(void);
 
 void cribo_mpi_set_sleepy_wait(int enabled) { cribo_sleepy_wait = enabled; }
 
@@ -184,7 +185,9 @@ static int shm_fence(void) {
     return status;
 }
 
-static int shm_allreduce_float(float *buffer, int64_t count) {
+/// The rank-order sum, each element then multiplied by `scale` when `scale` is not 1 (the mean's 1/size: one product
+/// per element, as a separate pass over the sum would compute it).
+static int shm_allreduce_float(float *buffer, int64_t count, float scale) {
     int size = cribo_mpi_size(), rank = cribo_mpi_rank();
     float *result = shm_slots + (size_t)size * SHM_SLOT;
     while (count > 0) {
@@ -197,7 +200,7 @@ static int shm_allreduce_float(float *buffer, int64_t count) {
         for (int64_t j = low; j < high; j++) {
             float sum = shm_slots[j];
             for (int r = 1; r < size; r++) sum += shm_slots[(size_t)r * SHM_SLOT + (size_t)j];
-            result[j] = sum;
+            result[j] = scale != 1.0f ? sum * scale : sum;
         }
         status = shm_fence();
         if (status != MPI_SUCCESS) return status;
@@ -212,7 +215,54 @@ static int shm_allreduce_float(float *buffer, int64_t count) {
 
 int cribo_mpi_shared_sum_active(void) { return shm_state == 1; }
 
+// MARK: - Node-shared arrays (training state held once per node)
+
+enum { MAX_SHARED_ARRAYS = 16 };
+static MPI_Win shared_windows[MAX_SHARED_ARRAYS];
+static int shared_window_count;
+
+float *cribo_mpi_node_shared_alloc(int64_t count) {
+    if (count <= 0 || !shm_ready() || shared_window_count == MAX_SHARED_ARRAYS) return NULL;
+    double bytes = (double)count * sizeof(float);
+    int ok = has_room("/dev/shm", bytes) && has_room("/tmp", bytes);
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, shm_comm);
+    if (!ok) return NULL;
+    int rank = 0;
+    MPI_Comm_rank(shm_comm, &rank);
+    float *mine = NULL;
+    MPI_Win window = MPI_WIN_NULL;
+    int status = MPI_Win_allocate_shared(rank == 0 ? (MPI_Aint)bytes : 0, sizeof(float), MPI_INFO_NULL, shm_comm, &mine,
+                                         &window);
+    ok = status == MPI_SUCCESS;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, shm_comm);
+    if (!ok) {
+        if (status == MPI_SUCCESS) MPI_Win_free(&window);
+        return NULL;
+    }
+    MPI_Aint size = 0;
+    int unit = 0;
+    float *base = NULL;
+    MPI_Win_shared_query(window, 0, &size, &unit, &base);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, window);
+    shared_windows[shared_window_count++] = window;
+    if (rank == 0) memset(base, 0, (size_t)bytes);
+    if (cribo_mpi_node_fence() != MPI_SUCCESS) return NULL;
+    return base;
+}
+
+int cribo_mpi_node_fence(void) {
+    for (int i = 0; i < shared_window_count; i++) MPI_Win_sync(shared_windows[i]);
+    int status = shm_state == 1 ? shm_fence() : MPI_Barrier(MPI_COMM_WORLD);
+    for (int i = 0; i < shared_window_count; i++) MPI_Win_sync(shared_windows[i]);
+    return status;
+}
+
 static void shm_release(void) {
+    for (int i = 0; i < shared_window_count; i++) {
+        MPI_Win_unlock_all(shared_windows[i]);
+        MPI_Win_free(&shared_windows[i]);
+    }
+    shared_window_count = 0;
     if (shm_state == 1) {
         MPI_Win_unlock_all(shm_window);
         MPI_Win_free(&shm_window);
@@ -224,8 +274,17 @@ static void shm_release(void) {
 
 int cribo_mpi_allreduce_sum_float(float *buffer, int64_t count) {
     // Every rank passes the same count, so all take the same path (and set up the segment together).
-    if (count >= SHM_MINIMUM && shm_ready()) return shm_allreduce_float(buffer, count);
+    if (count >= SHM_MINIMUM && shm_ready()) return shm_allreduce_float(buffer, count, 1.0f);
     return allreduce(buffer, count, MPI_FLOAT, sizeof(float));
+}
+
+int cribo_mpi_allreduce_mean_float(float *buffer, int64_t count) {
+    float scale = 1.0f / (float)cribo_mpi_size();
+    if (count >= SHM_MINIMUM && shm_ready()) return shm_allreduce_float(buffer, count, scale);
+    int status = allreduce(buffer, count, MPI_FLOAT, sizeof(float));
+    if (status == MPI_SUCCESS && scale != 1.0f)
+        for (int64_t j = 0; j < count; j++) buffer[j] *= scale;
+    return status;
 }
 int cribo_mpi_allreduce_sum_double(double *buffer, int64_t count) { return allreduce(buffer, count, MPI_DOUBLE, sizeof(double)); }
 int cribo_mpi_allreduce_sum_int64(int64_t *buffer, int64_t count) { return allreduce(buffer, count, MPI_INT64_T, sizeof(int64_t)); }

@@ -3,6 +3,8 @@
 // rank), a thread-backed LocalCommunicator as a test double, and a trivial single-process one. Every collective is
 // rank-ordered and leaves identical results on all ranks, so replicated state (weights, queues) stays bitwise equal.
 
+import CriboTensor
+
 /// A group of ranks and the collectives cribo uses.
 package protocol Communicator: AnyObject, Sendable {
     /// This process's (or thread's) rank, 0..<size.
@@ -12,6 +14,9 @@ package protocol Communicator: AnyObject, Sendable {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>)
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>)
+    /// Element-wise mean over ranks, in place: the sum of `allReduceSum`, each element then multiplied by
+    /// Float(1)/Float(size) (one product per element, so the result does not depend on where it is computed).
+    func allReduceMean(_ buffer: UnsafeMutableBufferPointer<Float>)
     /// The concatenation of every rank's `input` in rank order (equal lengths on all ranks).
     func allGather(_ input: [Float]) -> [Float]
     func allGather(_ input: [Int64]) -> [Int64]
@@ -21,9 +26,28 @@ package protocol Communicator: AnyObject, Sendable {
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int)
     func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int)
     func barrier()
+    /// Collective: `count` zero-filled floats that every rank of a one-node world sees (the same memory), or nil on
+    /// every rank where the world has none (threads, several nodes, CRIBO_MPI_SHM=0). Stays valid for the run.
+    func nodeSharedFloats(count: Int) -> UnsafeMutablePointer<Float>?
+    /// A barrier after which every rank's writes to node-shared memory are visible to all ranks.
+    func nodeFence()
 }
 
 extension Communicator {
+    /// No node-shared memory.
+    package func nodeSharedFloats(count: Int) -> UnsafeMutablePointer<Float>? { nil }
+    /// A barrier.
+    package func nodeFence() { barrier() }
+
+    /// The mean as a sum followed by a pass multiplying by 1/size.
+    package func allReduceMean(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        allReduceSum(buffer)
+        guard size > 1 else { return }
+        let scale = 1 / Float(size)
+        let base = buffer.baseAddress!
+        ComputeThreads.parallelFor(buffer.count, grain: 65_536) { range in for i in range { base[i] *= scale } }
+    }
+
     /// Sum over ranks of one value.
     package func sum(_ value: Double) -> Double {
         var values = [value]

@@ -50,6 +50,10 @@ package final class MPICommunicator: Communicator, @unchecked Sendable {
         check(cribo_mpi_allreduce_sum_float(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce(float)")
     }
 
+    package func allReduceMean(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        check(cribo_mpi_allreduce_mean_float(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce(float mean)")
+    }
+
     package func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
         check(cribo_mpi_allreduce_sum_double(buffer.baseAddress, Int64(buffer.count)), "MPI_Allreduce(double)")
     }
@@ -86,6 +90,12 @@ package final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     package func barrier() { check(cribo_mpi_barrier(), "MPI_Barrier") }
+
+    package func nodeSharedFloats(count: Int) -> UnsafeMutablePointer<Float>? {
+        size > 1 ? cribo_mpi_node_shared_alloc(Int64(count)) : nil
+    }
+
+    package func nodeFence() { check(cribo_mpi_node_fence(), "MPI_Win_sync + MPI_Barrier (node)") }
 }
 
 /// Failures of the distributed layer.

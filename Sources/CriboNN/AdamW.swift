@@ -25,6 +25,14 @@ package final class AdamW {
         steps = Array(repeating: 0, count: parameters.slots.count)
     }
 
+    /// An optimiser whose moments live in the given arenas (laid out like the parameters; node-shared memory, say).
+    package init(firstMoment: ParameterArena, secondMoment: ParameterArena) {
+        precondition(firstMoment.slots == secondMoment.slots, "AdamW: the moments' layouts differ")
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+        steps = Array(repeating: 0, count: firstMoment.slots.count)
+    }
+
     /// Restores the step counters (checkpoint loading).
     package func restore(steps: [Int]) {
         precondition(steps.count == self.steps.count, "AdamW.restore: \(steps.count) counters for \(self.steps.count) slots")
@@ -38,12 +46,16 @@ package final class AdamW {
     /// (DINO group 0) and 0 for biases and 1-D tensors (group 1).
     /// - Parameters:
     ///   - skip: slots with no gradient this step (frozen last layers): untouched, no decay, no state.
+    ///   - updating: the slots whose values this call updates (all by default); every slot's step counter advances, so
+    ///     ranks that each update a share of the slots of shared parameters keep identical counters.
     package func step(
         parameters: ParameterArena, gradients: ParameterArena, learningRate lr: Float, weightDecay: Float,
-        skip: (ParameterSlot) -> Bool = { _ in false }
+        skip: (ParameterSlot) -> Bool = { _ in false }, updating: Range<Int>? = nil
     ) {
+        let updated = updating ?? parameters.slots.indices
         for (i, slot) in parameters.slots.enumerated() where slot.isTrainable && !skip(slot) {
             steps[i] += 1
+            guard updated.contains(i) else { continue }
             let t = steps[i]
             let wd = slot.isDecayed ? weightDecay : 0
             let biasCorrection1 = 1 - pow(Double(beta1), Double(t))
@@ -68,12 +80,12 @@ package final class AdamW {
     }
 }
 
-/// DINO's per-parameter clipping: for each slot, g ← g·clip/(‖g‖+1e-6) when that factor is below 1.
-/// Not a global-norm clip (spec §11.13). Returns the norm of each slot before clipping.
+/// DINO's per-parameter clipping: for each slot (of `slots`, by default all), g ← g·clip/(‖g‖+1e-6) when that factor
+/// is below 1. Not a global-norm clip (spec §11.13). Returns the norm of each slot before clipping.
 @discardableResult
-package func clipGradientsPerParameter(_ gradients: ParameterArena, maxNorm clip: Float) -> [Float] {
+package func clipGradientsPerParameter(_ gradients: ParameterArena, maxNorm clip: Float, slots: Range<Int>? = nil) -> [Float] {
     var norms: [Float] = []
-    for i in gradients.slots.indices {
+    for i in slots ?? gradients.slots.indices {
         let g = gradients.buffer(slot: i)
         var squares: Double = 0
         for x in g { squares += Double(x) * Double(x) }
@@ -89,14 +101,16 @@ package func clipGradientsPerParameter(_ gradients: ParameterArena, maxNorm clip
 /// (names containing "last_layer": `last_layer` and `last_layer_c`, v and g).
 package func isLastLayer(_ slot: ParameterSlot) -> Bool { slot.key.contains("last_layer") }
 
-/// The EMA teacher update: teacher ← m·teacher + (1 − m)·student for every parameter, in PyTorch's order
-/// (`mul_(m).add_((1 - m) * student)`), including weight-norm g and v.
-package func updateTeacher(_ teacher: ParameterArena, student: ParameterArena, momentum m: Float) {
+/// The EMA teacher update: teacher ← m·teacher + (1 − m)·student for every parameter (of `slots`, by default all), in
+/// PyTorch's order (`mul_(m).add_((1 - m) * student)`), including weight-norm g and v.
+package func updateTeacher(_ teacher: ParameterArena, student: ParameterArena, momentum m: Float, slots: Range<Int>? = nil) {
     precondition(teacher.slots.map(\.shape) == student.slots.map(\.shape), "updateTeacher: layouts differ")
-    let t = teacher.storage.pointer
-    let s = student.storage.pointer
     let oneMinus = 1 - m
-    ComputeThreads.parallelFor(teacher.storage.count, grain: 16_384) { range in
+    // The storage span of the slots (padding included: zero in both arenas, it stays zero).
+    let span = teacher.storageSpan(slots: slots ?? teacher.slots.indices)
+    let t = teacher.storage.pointer + span.lowerBound
+    let s = student.storage.pointer + span.lowerBound
+    ComputeThreads.parallelFor(span.count, grain: 16_384) { range in
         for j in range { t[j] = t[j] * m + oneMinus * s[j] }
     }
 }

@@ -41,6 +41,21 @@ package enum HeadPath: Sendable {
     var key: String { self == .cls ? "last_layer" : "last_layer_c" }
 }
 
+/// The effective weight g·v/‖v‖ of one last layer ([O, Bn]) and the row norms ‖v‖ ([O]): computed once per parameter
+/// update, it can be shared by every head call on the same parameters and path (CrIBo projects teacher centroids and
+/// both neighbour sets through the same `last_layer_c`).
+package final class LastLayerWeights {
+    package let weight: Tensor
+    package let norms: Tensor
+
+    /// Buffers for the last layer of `path`.
+    package init(configuration: DINOHeadConfiguration, path: HeadPath) {
+        let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
+        weight = Tensor(zeros: [O, configuration.bottleneckDimension])
+        norms = Tensor(zeros: [O])
+    }
+}
+
 /// Saved values of one head call (reusable for calls with the same row count and path).
 package final class HeadActivations {
     package let rows: Int
@@ -51,8 +66,8 @@ package final class HeadActivations {
     let bottleneck: Tensor  // [R, Bn]
     let norms: Tensor  // [R]
     let normalized: Tensor  // [R, Bn]
-    let weight: Tensor  // [O, Bn] effective last-layer weight g·v/‖v‖
-    let weightNorms: Tensor  // [O]
+    /// The effective last-layer weight this call uses (its own, or shared with other calls).
+    package let lastLayer: LastLayerWeights
     /// The head output: [R, O] logits.
     package let output: Tensor
     // Backward scratch, allocated on first use.
@@ -61,7 +76,8 @@ package final class HeadActivations {
     lazy var dActivated = Tensor(zeros: [rows, hidden1.shape[1]])
     lazy var dHidden = Tensor(zeros: [rows, hidden1.shape[1]])
 
-    package init(configuration: DINOHeadConfiguration, rows R: Int, path: HeadPath) {
+    /// - Parameter lastLayer: shared last-layer buffers of `path` (by default the call has its own).
+    package init(configuration: DINOHeadConfiguration, rows R: Int, path: HeadPath, lastLayer: LastLayerWeights? = nil) {
         let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
         rows = R
         self.path = path
@@ -73,8 +89,11 @@ package final class HeadActivations {
         bottleneck = Tensor(zeros: [R, configuration.bottleneckDimension])
         norms = Tensor(zeros: [R])
         normalized = Tensor(zeros: [R, configuration.bottleneckDimension])
-        weight = Tensor(zeros: [O, configuration.bottleneckDimension])
-        weightNorms = Tensor(zeros: [O])
+        if let lastLayer {
+            precondition(lastLayer.weight.shape == [O, configuration.bottleneckDimension],
+                         "HeadActivations: shared last layer \(lastLayer.weight.shape) for [\(O), \(configuration.bottleneckDimension)]")
+        }
+        self.lastLayer = lastLayer ?? LastLayerWeights(configuration: configuration, path: path)
         output = Tensor(zeros: [R, O])
     }
 }
@@ -114,11 +133,22 @@ package struct DINOHead: Sendable {
     @inline(__always)
     func p(_ arena: ParameterArena, _ name: String) -> UnsafeMutablePointer<Float> { arena.pointer(prefix + name) }
 
+    /// Computes the effective weight of the last layer of `path` from `parameters` into `lastLayer`.
+    package func computeLastLayer(parameters: ParameterArena, path: HeadPath, into lastLayer: LastLayerWeights) {
+        let Bn = configuration.bottleneckDimension, O = lastLayer.norms.count
+        weightNormForward(weight: lastLayer.weight.pointer, norms: lastLayer.norms.pointer, g: p(parameters, path.key + ".weight_g"),
+            v: p(parameters, path.key + ".weight_v"), rows: O, columns: Bn)
+    }
+
     /// Projects `input` rows through the MLP, normalisation and the last layer of `activations.path`;
     /// the logits land in `activations.output` [R, O].
     /// - Parameters:
     ///   - input: [R, I] (a copy is kept for the backward pass).
-    package func forward(input: UnsafePointer<Float>, parameters: ParameterArena, activations a: HeadActivations) {
+    ///   - lastLayerIsCurrent: `activations.lastLayer` already holds this path's effective weight for `parameters`
+    ///     (`computeLastLayer`); otherwise it is computed here.
+    package func forward(
+        input: UnsafePointer<Float>, parameters: ParameterArena, activations a: HeadActivations, lastLayerIsCurrent: Bool = false
+    ) {
         let c = configuration
         let R = a.rows, I = c.inputDimension, Hd = c.hiddenDimension, Bn = c.bottleneckDimension
         let O = a.output.shape[1]
@@ -132,10 +162,8 @@ package struct DINOHead: Sendable {
         linearForward(output: a.bottleneck.pointer, input: a.activated2.pointer, weight: p(parameters, "mlp.4.weight"),
             bias: p(parameters, "mlp.4.bias"), rows: R, inFeatures: Hd, outFeatures: Bn)
         l2NormalizeForward(output: a.normalized.pointer, norms: a.norms.pointer, input: a.bottleneck.pointer, rows: R, columns: Bn)
-        let last = a.path.key
-        weightNormForward(weight: a.weight.pointer, norms: a.weightNorms.pointer, g: p(parameters, last + ".weight_g"),
-            v: p(parameters, last + ".weight_v"), rows: O, columns: Bn)
-        linearForward(output: a.output.pointer, input: a.normalized.pointer, weight: a.weight.pointer, bias: nil,
+        if !lastLayerIsCurrent { computeLastLayer(parameters: parameters, path: a.path, into: a.lastLayer) }
+        linearForward(output: a.output.pointer, input: a.normalized.pointer, weight: a.lastLayer.weight.pointer, bias: nil,
             rows: R, inFeatures: Bn, outFeatures: O)
     }
 
@@ -158,12 +186,12 @@ package struct DINOHead: Sendable {
         dActivated.zero()
         dHidden.zero()
         linearBackward(dInput: dNormalized.pointer, dWeight: dWeightScratch.pointer, dBias: nil, dOutput: dOutput,
-            input: a.normalized.pointer, weight: a.weight.pointer, rows: R, inFeatures: Bn, outFeatures: O)
+            input: a.normalized.pointer, weight: a.lastLayer.weight.pointer, rows: R, inFeatures: Bn, outFeatures: O)
         let gIndex = gradients.index(of: prefix + last + ".weight_g")!
         weightNormBackward(
             dG: gradients.slots[gIndex].isTrainable ? p(gradients, last + ".weight_g") : nil,
             dV: p(gradients, last + ".weight_v"), dWeight: dWeightScratch.pointer, g: p(parameters, last + ".weight_g"),
-            v: p(parameters, last + ".weight_v"), norms: a.weightNorms.pointer, rows: O, columns: Bn)
+            v: p(parameters, last + ".weight_v"), norms: a.lastLayer.norms.pointer, rows: O, columns: Bn)
         l2NormalizeBackward(dInput: dBottleneck.pointer, dOutput: dNormalized.pointer, output: a.normalized.pointer,
             norms: a.norms.pointer, input: a.bottleneck.pointer, rows: R, columns: Bn)
         linearBackward(dInput: dActivated.pointer, dWeight: p(gradients, "mlp.4.weight"), dBias: p(gradients, "mlp.4.bias"),

@@ -47,7 +47,13 @@ package final class ParameterArena {
     private let indexByKey: [String: Int]
 
     /// A zero-filled arena for `slots`.
-    package init(slots: [ParameterSlot]) {
+    package convenience init(slots: [ParameterSlot]) {
+        self.init(slots: slots, storage: nil)
+    }
+
+    /// An arena for `slots` over `storage` (which must hold `ParameterArena.storageCount(for: slots)` floats), or over
+    /// zero-filled storage of its own when nil.
+    package init(slots: [ParameterSlot], storage: Tensor?) {
         var offsets: [Int] = []
         var total = 0
         var index: [String: Int] = [:]
@@ -60,11 +66,32 @@ package final class ParameterArena {
         self.slots = slots
         self.offsets = offsets
         self.indexByKey = index
-        self.storage = Tensor(zeros: [total])
+        if let storage { precondition(storage.count == total, "ParameterArena: storage of \(storage.count) floats for \(total)") }
+        self.storage = storage ?? Tensor(zeros: [total])
     }
+
+    /// The floats an arena for `slots` occupies (each slot padded to 16 floats).
+    package static func storageCount(for slots: [ParameterSlot]) -> Int { slots.reduce(0) { $0 + ($1.count + 15) / 16 * 16 } }
 
     /// A zero-filled arena with the layout of `other` (for gradients and optimiser state).
     package convenience init(like other: ParameterArena) { self.init(slots: other.slots) }
+
+    /// The storage positions of slots `slots` (a contiguous span, with the padding between them; the last slot's span
+    /// runs to the end of the storage).
+    package func storageSpan(slots: Range<Int>) -> Range<Int> {
+        guard !slots.isEmpty else { return 0..<0 }
+        return offsets[slots.lowerBound]..<(slots.upperBound == self.slots.count ? storage.count : offsets[slots.upperBound])
+    }
+
+    /// The slots that rank `rank` of `ranks` updates when the ranks share the update of one copy of the parameters:
+    /// slot i belongs to the rank whose 1/`ranks` of the storage holds the slot's first element (contiguous, about equal
+    /// shares; a rank may get none).
+    package func share(of rank: Int, ranks: Int) -> Range<Int> {
+        func owner(_ i: Int) -> Int { min(ranks - 1, offsets[i] * ranks / max(storage.count, 1)) }
+        let first = slots.indices.first { owner($0) >= rank } ?? slots.count
+        let end = slots.indices.first { owner($0) > rank } ?? slots.count
+        return first..<max(first, end)
+    }
 
     /// The number of parameters (excluding alignment padding).
     package var parameterCount: Int { slots.reduce(0) { $0 + $1.count } }

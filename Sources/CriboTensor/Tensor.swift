@@ -13,6 +13,8 @@ package final class Tensor {
     package let count: Int
     /// The first element. Valid for `count` elements while the tensor lives.
     package let pointer: UnsafeMutablePointer<Float>
+    /// Whether the tensor allocated (and frees) its storage; false for a view of memory owned elsewhere.
+    private let ownsStorage: Bool
 
     /// A zero-filled tensor of the given shape.
     package init(zeros shape: [Int]) {
@@ -23,6 +25,17 @@ package final class Tensor {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
         self.pointer = raw.assumingMemoryBound(to: Float.self)
+        ownsStorage = true
+    }
+
+    /// A tensor over `count` floats at `pointer` that it does not own (node-shared memory, for example): the memory
+    /// must stay valid while the tensor lives, and is not freed with it.
+    package init(viewing pointer: UnsafeMutablePointer<Float>, shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.pointer = pointer
+        ownsStorage = false
     }
 
     /// A tensor holding `values` (row-major) with the given shape.
@@ -38,7 +51,7 @@ package final class Tensor {
         pointer.update(repeating: value, count: count)
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { if ownsStorage { UnsafeMutableRawPointer(pointer).deallocate() } }
 
     /// The elements, read-only.
     package var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }

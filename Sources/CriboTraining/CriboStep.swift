@@ -63,6 +63,12 @@ package final class CriboStep {
     private var buffers: [Int: (teacher: ViTActivations, student: ViTActivations, scratch: ViTGradientScratch)] = [:]
     private lazy var weightScratch = Tensor(zeros: [max(configuration.head.outputDimension, configuration.head.centroidOutputDimension),
                                                     configuration.head.bottleneckDimension])
+    /// Per batch size, the [CLS] head calls of teacher and student (every buffer is overwritten by each call).
+    private var headBuffers: [Int: (teacher: HeadActivations, student: HeadActivations)] = [:]
+    /// `last_layer_c`'s effective weight of the teacher (shared by its centroid and both neighbour calls) and of the
+    /// student, recomputed every step.
+    private lazy var teacherCentroidLayer = LastLayerWeights(configuration: configuration.head, path: .centroid)
+    private lazy var studentCentroidLayer = LastLayerWeights(configuration: configuration.head, path: .centroid)
 
     package init(configuration: PretrainConfiguration, model: CriboModel, communicator: any Communicator) {
         self.configuration = configuration
@@ -98,17 +104,20 @@ package final class CriboStep {
             seeds: seeds)
         let cfg = configuration
         // 4.8 Averaged gradients (DDP), clipping, freezing, AdamW, EMA.
-        communicator.allReduceSum(model.gradients.storage.mutableBuffer)
-        if communicator.size > 1 {
-            let scale = 1 / Float(communicator.size)
-            let g = model.gradients.storage.pointer
-            ComputeThreads.parallelFor(model.gradients.storage.count, grain: 65_536) { range in for i in range { g[i] *= scale } }
+        // With node-shared state, each rank averages and updates its share of the slots between two fences.
+        let share = model.shared?.slots
+        if let shared = model.shared {
+            communicator.nodeFence()  // every rank's gradients are in place
+            shared.averageGradients()
+        } else {
+            communicator.allReduceMean(model.gradients.storage.mutableBuffer)
         }
-        if cfg.clipGradient > 0 { clipGradientsPerParameter(model.gradients, maxNorm: Float(cfg.clipGradient)) }
+        if cfg.clipGradient > 0 { clipGradientsPerParameter(model.gradients, maxNorm: Float(cfg.clipGradient), slots: share) }
         let frozen = epoch < cfg.freezeLastLayerEpochs
         model.optimizer.step(parameters: model.student, gradients: model.gradients, learningRate: Float(statistics.learningRate),
-            weightDecay: Float(statistics.weightDecay), skip: { frozen && isLastLayer($0) })
-        updateTeacher(model.teacher, student: model.student, momentum: Float(statistics.momentum))
+            weightDecay: Float(statistics.weightDecay), skip: { frozen && isLastLayer($0) }, updating: share)
+        updateTeacher(model.teacher, student: model.student, momentum: Float(statistics.momentum), slots: share)
+        if model.shared != nil { communicator.nodeFence() }  // the whole update is visible before anyone reads it
         statistics.iteration = iteration
         return statistics
     }
@@ -132,7 +141,9 @@ package final class CriboStep {
         model.backbone.forward(images: batch.images, parameters: model.teacher, activations: teacherActivations)
         let teacherTokens = teacherActivations.output
         let teacherCls = Self.classTokens(teacherTokens)
-        let teacherHead = HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls)
+        let (teacherHead, studentHead) = headBuffers[B] ?? (HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls),
+                                                           HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls))
+        headBuffers[B] = (teacherHead, studentHead)
         model.head.forward(input: teacherCls.pointer, parameters: model.teacher, activations: teacherHead)
 
         // 4.2-4.3 Joint clustering and teacher centroids.
@@ -154,7 +165,6 @@ package final class CriboStep {
             dropPathRate: Float(cfg.dropPathRate), dropPathKeys: keys)
         let studentTokens = studentActivations.output
         let studentCls = Self.classTokens(studentTokens)
-        let studentHead = HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls)
         model.head.forward(input: studentCls.pointer, parameters: model.student, activations: studentHead)
         let (studentView1, studentView2) = assignment.pooledCentroids(tokens: studentTokens, validClusters: centroids.validClusters)
 
@@ -166,15 +176,18 @@ package final class CriboStep {
 
         // 4.6 Projections: teacher forward_c of centroids and neighbours; student forward_c of its centroids.
         let teacherCentroids = concatenate(centroids.view1, centroids.view2)
-        let teacherCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid)
-        let studentCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid)
-        let neighbourHead1 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid)
-        let neighbourHead2 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid)
+        let teacherLayer = teacherCentroidLayer, studentLayer = studentCentroidLayer
+        let teacherCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid, lastLayer: teacherLayer)
+        let studentCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid, lastLayer: studentLayer)
+        let neighbourHead1 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid, lastLayer: teacherLayer)
+        let neighbourHead2 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid, lastLayer: teacherLayer)
         let studentCentroids = concatenate(studentView1, studentView2)
         if V > 0 {
-            model.head.forward(input: teacherCentroids.pointer, parameters: model.teacher, activations: teacherCentroidHead)
-            model.head.forward(input: neighbours1.pointer, parameters: model.teacher, activations: neighbourHead1)
-            model.head.forward(input: neighbours2.pointer, parameters: model.teacher, activations: neighbourHead2)
+            model.head.computeLastLayer(parameters: model.teacher, path: .centroid, into: teacherLayer)
+            model.head.forward(input: teacherCentroids.pointer, parameters: model.teacher, activations: teacherCentroidHead,
+                lastLayerIsCurrent: true)
+            model.head.forward(input: neighbours1.pointer, parameters: model.teacher, activations: neighbourHead1, lastLayerIsCurrent: true)
+            model.head.forward(input: neighbours2.pointer, parameters: model.teacher, activations: neighbourHead2, lastLayerIsCurrent: true)
             model.head.forward(input: studentCentroids.pointer, parameters: model.student, activations: studentCentroidHead)
         }
 

@@ -62,6 +62,9 @@ package enum PretrainRun {
                     progress(statistics, iterations * configuration.epochs)
                 }
             })
+        if communicator.isRoot && trainer.step.model.shared != nil {
+            message("weights, teacher and optimizer state shared by the \(communicator.size) ranks of this node; each rank updates 1/\(communicator.size)")
+        }
         if try trainer.resumeIfPossible() {
             message("resumed from \(output.checkpointPath) at epoch \(trainer.epoch), iteration \(trainer.iteration)")
         }

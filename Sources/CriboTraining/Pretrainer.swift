@@ -49,7 +49,8 @@ package final class Pretrainer {
         self.iterationsPerEpoch = iterationsPerEpoch
         self.batches = batches
         self.report = report
-        step = CriboStep(configuration: configuration, model: CriboModel(configuration: configuration), communicator: communicator)
+        step = CriboStep(configuration: configuration, model: CriboModel(configuration: configuration, communicator: communicator),
+                         communicator: communicator)
         schedules = PretrainSchedules(configuration: configuration, iterationsPerEpoch: iterationsPerEpoch, worldSize: communicator.size)
     }
 
@@ -64,10 +65,12 @@ package final class Pretrainer {
             throw TrainingError.configuration("\(file.path) was written with \(file.metadata["worldSize"] ?? "?") workers; resume with the same count")
         }
         let model = step.model
-        try TrainingCheckpoint.restore(model.student, prefix: "student.", from: file)
-        try TrainingCheckpoint.restore(model.teacher, prefix: "teacher.", from: file)
-        try TrainingCheckpoint.restore(model.optimizer.firstMoment, prefix: "adamw.m.", from: file, trainableOnly: true)
-        try TrainingCheckpoint.restore(model.optimizer.secondMoment, prefix: "adamw.v.", from: file, trainableOnly: true)
+        try model.restoreState(communicator: communicator) { student, teacher, firstMoment, secondMoment in
+            try TrainingCheckpoint.restore(student, prefix: "student.", from: file)
+            try TrainingCheckpoint.restore(teacher, prefix: "teacher.", from: file)
+            try TrainingCheckpoint.restore(firstMoment, prefix: "adamw.m.", from: file, trainableOnly: true)
+            try TrainingCheckpoint.restore(secondMoment, prefix: "adamw.v.", from: file, trainableOnly: true)
+        }
         let steps = try JSONDecoder().decode([Int].self, from: Data((file.metadata["adamwSteps"] ?? "[]").utf8))
         model.optimizer.restore(steps: steps)
         step.loss.center.assign(from: try file.tensor("loss.center"))

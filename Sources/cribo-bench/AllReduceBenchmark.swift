@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `cribo-bench allreduce`: the gradient sum of data-parallel training (MPICommunicator.allReduceSum) over N MPI
-// ranks of this machine, timed and checked: every rank fills a buffer that is a pure function of (rank, index), so
+// ranks of this machine, timed and checked, and the mean (allReduceMean) checked once: every rank fills a buffer that is a pure function of (rank, index), so
 // each can compute the expected sum itself, in rank order; the result must equal it bit for bit on every rank (the
 // shared-memory path sums in rank order; MPI_Reduce may not, so on that path, CRIBO_MPI_SHM=0 or no room for the
 // segment, differences are only reported). Exits 1 on a mismatch of the shared-memory path.
@@ -52,15 +52,23 @@ extension CriboBench {
                     worst = max(worst, abs(buffer[i] - expected[i]))
                 }
             }
+            // The mean (the gradient average of training): the same sum times Float(1)/Float(size), bit for bit.
+            for i in 0..<count { buffer[i] = value(rank, i) }
+            buffer.withUnsafeMutableBufferPointer { communicator.allReduceMean($0) }
+            let scale = 1 / Float(max(size, 1))
+            var meanMismatches = 0
+            for i in 0..<count where buffer[i] != (size > 1 ? expected[i] * scale : expected[i]) { meanMismatches += 1 }
+            mismatches += meanMismatches
             let exact = (communicator as? MPICommunicator)?.usesSharedMemorySum ?? true
+            let meansDiffering = Int(communicator.sum(Int64(meanMismatches)))
             let gathered = communicator.allGather([Float(mismatches), worst])
             let totals = [stride(from: 0, to: gathered.count, by: 2).reduce(0.0) { $0 + Double(gathered[$1]) },
                           Double(stride(from: 1, to: gathered.count, by: 2).map { gathered[$0] }.max() ?? 0)]
             if communicator.isRoot {
                 let median = seconds.sorted()[seconds.count / 2]
                 let path = size == 1 ? "single process" : exact ? "shared memory" : "MPI_Reduce + MPI_Bcast"
-                print(String(format: "%d ranks, %d floats, %@: median %.1f ms per sum; %d element sums (over ranks and repeats) differ from the rank-order sum, by at most %.2g",
-                             size, count, path as NSString, median * 1000, Int(totals[0]), totals[1]))
+                print(String(format: "%d ranks, %d floats, %@: median %.1f ms per sum; %d element sums (over ranks and repeats) differ from the rank-order sum, by at most %.2g; %d element means differ from the sum times 1/%d",
+                             size, count, path as NSString, median * 1000, Int(totals[0]) - meansDiffering, totals[1], meansDiffering, size))
             }
             if exact && totals[0] > 0 { throw ExitCode(1) }
         }

@@ -51,7 +51,8 @@ extension CriboBench {
             configuration.batchSizePerRank = batch / communicator.size
             configuration.queueSize = queueSize ?? (model == "demo" ? configuration.queueSize : 4096)
             configuration.epochs = 10
-            let step = CriboStep(configuration: configuration, model: CriboModel(configuration: configuration), communicator: communicator)
+            let step = CriboStep(configuration: configuration, model: CriboModel(configuration: configuration, communicator: communicator),
+                                 communicator: communicator)
             let schedules = PretrainSchedules(configuration: configuration, iterationsPerEpoch: 100, worldSize: communicator.size)
             let B = configuration.batchSizePerRank, S = configuration.backbone.imageSize, G = configuration.backbone.gridSize
             func batchFor(_ iteration: Int) -> TwoViewBatch {

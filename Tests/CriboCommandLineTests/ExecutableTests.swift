@@ -9,7 +9,7 @@ import Foundation
 import Testing
 
 /// Runs a built product of this package (the binaries sit beside the test bundle) and returns (status, output).
-func runProduct(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
+func runProduct(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var candidates = [folder.appendingPathComponent(name)]
     candidates.append(folder.deletingLastPathComponent().appendingPathComponent(name))
@@ -19,6 +19,7 @@ func runProduct(_ name: String, _ arguments: [String]) throws -> (Int32, String)
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

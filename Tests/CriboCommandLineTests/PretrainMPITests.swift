@@ -38,8 +38,35 @@ extension PretrainMPITests {
         try? FileManager.default.removeItem(atPath: base)
     }
 
+    /// Ranks of one machine hold the weights, the teacher and the AdamW moments once, in node-shared memory, and each
+    /// updates its share of the slots. With CRIBO_MPI_SHM=0 every rank keeps and updates its own copy (gradients
+    /// averaged by MPI_Allreduce, exact for 2 ranks); both end with the same teacher, bit for bit.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
+    func nodeSharedStateTrainsLikeReplicatedCopies() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-mpi-shared-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: base)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        _ = try runProduct("cribo-ingest", ["synthesize", "--out", base + "/raw", "--dataset", "coco", "--images-per-split", "16", "--sides", "40-56"])
+        let (ingested, ingestOutput) = try runProduct("cribo-ingest", ["coco", "--raw", base + "/raw", "--out", base + "/shards", "--splits", "train2017"])
+        #expect(ingested == 0, "\(ingestOutput)")
+        let common = ["--data", base + "/shards/coco/train2017", "--workers", "2", "--epochs", "2", "--batch-size", "2", "--image-size", "32",
+                      "--queue-size", "8", "--clusters", "4"]
+        let (shared, sharedOutput) = try runProduct("cribo-pretrain", common + ["--out", base + "/shared"])
+        #expect(shared == 0, "\(sharedOutput)")
+        let (replicated, replicatedOutput) = try runProduct("cribo-pretrain", common + ["--out", base + "/replicated"],
+                                                           environment: ["CRIBO_MPI_SHM": "0"])
+        #expect(replicated == 0 && !replicatedOutput.contains("shared by the"), "\(replicatedOutput)")
+        // where /dev/shm has room the first run shares its state (a small container /dev/shm may not)
+        if freeBytes("/dev/shm") > 1 << 30 { #expect(sharedOutput.contains("shared by the 2 ranks of this node"), "\(sharedOutput)") }
+        let a = try TensorFile(path: base + "/shared/teacher_backbone.safetensors")
+        let b = try TensorFile(path: base + "/replicated/teacher_backbone.safetensors")
+        #expect(a.names == b.names)
+        for name in a.names { #expect(try a.tensor(name).scalars == b.tensor(name).scalars, "\(name)") }
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
     func sharedMemorySumIsTheRankOrderSumOnEveryRank() throws {
+        // Also the mean (the gradient average): the sum times Float(1)/3, computed in the shared segment.
         // 2.5M floats: more than one 2M-float slot of the shared segment, so the sum goes in two pieces.
         let (status, output) = try runProduct("cribo-bench", ["allreduce", "--workers", "3", "--count", "2500000", "--repeats", "1"])
         #expect(status == 0, "\(output)")
@@ -47,7 +74,8 @@ extension PretrainMPITests {
         // the sum falls back to MPI_Reduce + MPI_Bcast, which the line names and which may round differently.
         let sharedMemory = !output.contains("MPI_Reduce + MPI_Bcast")
         if sharedMemory || FileManager.default.isWritableFile(atPath: "/dev/shm") && freeBytes("/dev/shm") > 1 << 30 {
-            #expect(output.contains("3 ranks, 2500000 floats, shared memory") && output.contains(" 0 element sums"), "\(output)")
+            #expect(output.contains("3 ranks, 2500000 floats, shared memory") && output.contains(" 0 element sums")
+                    && output.contains("; 0 element means differ from the sum times 1/3"), "\(output)")
         }
     }
 }
