@@ -13,7 +13,8 @@ package struct DINOHeadConfiguration: Codable, Equatable, Sendable {
     package var bottleneckDimension: Int = 256
     /// out_dim of `last_layer` ([CLS] path).
     package var outputDimension: Int = 65536
-    /// out_dim_c of `last_layer_c` (centroid path).
+    /// out_dim_c of `last_layer_c` (centroid path); 0 for a plain DINO head without it (no centroid path, and no
+    /// `last_layer_c` parameters).
     package var centroidOutputDimension: Int = 65536
     /// norm_last_layer: true freezes the weight-norm magnitudes g at 1.
     package var normLastLayer: Bool = false
@@ -79,6 +80,7 @@ package final class HeadActivations {
     /// - Parameter lastLayer: shared last-layer buffers of `path` (by default the call has its own).
     package init(configuration: DINOHeadConfiguration, rows R: Int, path: HeadPath, lastLayer: LastLayerWeights? = nil) {
         let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
+        precondition(O > 0, "HeadActivations: this head has no \(path.key)")
         rows = R
         self.path = path
         input = Tensor(zeros: [R, configuration.inputDimension])
@@ -116,6 +118,10 @@ package struct DINOHead: Sendable {
         func slot(_ key: String, _ shape: [Int], _ initializer: ParameterInitializer, trainable: Bool = true) -> ParameterSlot {
             ParameterSlot(key: prefix + key, shape: shape, initializer: initializer, isTrainable: trainable)
         }
+        let centroidLayer = c.centroidOutputDimension == 0 ? [] : [
+            slot("last_layer_c.weight_g", [c.centroidOutputDimension, 1], .constant(1), trainable: !c.normLastLayer),
+            slot("last_layer_c.weight_v", [c.centroidOutputDimension, c.bottleneckDimension], .uniform(bound: vBound)),
+        ]
         return [
             slot("mlp.0.weight", [c.hiddenDimension, c.inputDimension], normal),
             slot("mlp.0.bias", [c.hiddenDimension], .constant(0)),
@@ -125,9 +131,7 @@ package struct DINOHead: Sendable {
             slot("mlp.4.bias", [c.bottleneckDimension], .constant(0)),
             slot("last_layer.weight_g", [c.outputDimension, 1], .constant(1), trainable: !c.normLastLayer),
             slot("last_layer.weight_v", [c.outputDimension, c.bottleneckDimension], .uniform(bound: vBound)),
-            slot("last_layer_c.weight_g", [c.centroidOutputDimension, 1], .constant(1), trainable: !c.normLastLayer),
-            slot("last_layer_c.weight_v", [c.centroidOutputDimension, c.bottleneckDimension], .uniform(bound: vBound)),
-        ]
+        ] + centroidLayer
     }
 
     @inline(__always)

@@ -38,7 +38,8 @@ extension CriboBench {
 
                 * train step: images/s = batch / step time, counting images, not crops; each image gives 2 views, so student
                   and teacher each process 2·batch crops. Step = student fwd+bwd (DropPath 0.1) + teacher fwd + DINO head
-                  (out_dim 65536 for the ViTs) + DINO loss + AdamW + EMA. "of sgemm" = step GFLOP/s / best sgemm GFLOP/s.
+                  (out_dim 65536 for the ViTs; one last layer, as the PyTorch reference: no CrIBo last_layer_c) + DINO loss
+                  + AdamW + EMA. "of sgemm" = step GFLOP/s / best sgemm GFLOP/s.
                 """)
         }
 

@@ -17,14 +17,17 @@ struct BenchModel {
     static func named(_ name: String) -> BenchModel? {
         switch name {
         case "vit_small":
-            return BenchModel(name: "vit_small/16 224px b8", backbone: .vitSmall(), head: DINOHeadConfiguration(inputDimension: 384), batch: 8)
+            return BenchModel(name: "vit_small/16 224px b8", backbone: .vitSmall(),
+                              head: DINOHeadConfiguration(inputDimension: 384, centroidOutputDimension: 0), batch: 8)
         case "vit_tiny":
-            return BenchModel(name: "vit_tiny/16 224px b8", backbone: .vitTiny(), head: DINOHeadConfiguration(inputDimension: 192), batch: 8)
+            return BenchModel(name: "vit_tiny/16 224px b8", backbone: .vitTiny(),
+                              head: DINOHeadConfiguration(inputDimension: 192, centroidOutputDimension: 0), batch: 8)
         case "demo":
             return BenchModel(
                 name: "demo/8 64px b16",
                 backbone: ViTConfiguration(imageSize: 64, patchSize: 8, embeddingDimension: 96, depth: 4, headCount: 3),
-                head: DINOHeadConfiguration(inputDimension: 96, hiddenDimension: 512, bottleneckDimension: 128, outputDimension: 4096),
+                head: DINOHeadConfiguration(inputDimension: 96, hiddenDimension: 512, bottleneckDimension: 128, outputDimension: 4096,
+                                            centroidOutputDimension: 0),
                 batch: 16)
         default: return nil
         }

@@ -46,4 +46,21 @@ extension BlockAndHeadGoldenTests {
                 rtol: gradientRelative, "head grad \(slot.key)")
         }
     }
+
+    /// centroidOutputDimension 0 is DINO's own head: the keys of its state_dict (mlp.*, last_layer.weight_g/v, no
+    /// last_layer_c) and the same [CLS] logits as the CrIBo head on the shared parameters.
+    @Test func plainHeadIsTheClsPathAlone() throws {
+        let g = try golden("dino_head.safetensors")
+        let full = DINOHeadConfiguration(inputDimension: 12, hiddenDimension: 20, bottleneckDimension: 8, outputDimension: 30)
+        var plain = full
+        plain.centroidOutputDimension = 0
+        let plainSlots = DINOHead.parameterSlots(for: plain)
+        #expect(plainSlots.map(\.key) == DINOHead.parameterSlots(for: full).map(\.key).filter { !$0.hasPrefix("last_layer_c.") })
+        let parameters = ParameterArena(slots: plainSlots)
+        try load(parameters, from: g)
+        let pass = HeadActivations(configuration: plain, rows: 5, path: .cls)
+        let x = try g.tensor("x")
+        DINOHead(configuration: plain).forward(input: x.pointer, parameters: parameters, activations: pass)
+        expectClose(pass.output, try g.tensor("out"), atol: forwardAbsolute, rtol: forwardRelative, "plain head out")
+    }
 }
