@@ -29,7 +29,8 @@ package final class Tensor {
     }
 
     /// A tensor over `count` floats at `pointer` that it does not own (node-shared memory, for example): the memory
-    /// must stay valid while the tensor lives, and is not freed with it.
+    /// must stay valid while the tensor lives, and is not freed with it. Its alignment is the caller's (the kernels
+    /// do not require 64 bytes; node-shared arenas start at page-aligned windows plus multiples of 64 bytes).
     package init(viewing pointer: UnsafeMutablePointer<Float>, shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
         self.shape = shape

@@ -102,9 +102,9 @@ package final class CriboModel {
         return (0..<arenas).map { memory + $0 * count }
     }
 
-    /// Loads saved state: `restore` fills student, teacher and both moments. With node-shared state every rank reads
-    /// into arenas of its own (so every rank checks the file alike), rank 0 copies them into the shared memory, and
-    /// the ranks meet at a fence.
+    /// Loads saved state: `restore` fills student, teacher and both moments. With node-shared state rank 0 alone
+    /// restores (into the shared memory); the ranks then agree on whether it succeeded, so that all of them fail
+    /// together (rank 0 with the reason) rather than wait at the fence, and meet at a fence.
     package func restoreState(
         communicator: any Communicator,
         _ restore: (_ student: ParameterArena, _ teacher: ParameterArena, _ firstMoment: ParameterArena, _ secondMoment: ParameterArena) throws -> Void
@@ -113,12 +113,14 @@ package final class CriboModel {
             try restore(student, teacher, optimizer.firstMoment, optimizer.secondMoment)
             return
         }
-        let copies = (0..<4).map { _ in ParameterArena(like: student) }
-        try restore(copies[0], copies[1], copies[2], copies[3])
+        var failure: (any Error)?
         if communicator.rank == 0 {
-            for (target, copy) in zip([student, teacher, optimizer.firstMoment, optimizer.secondMoment], copies) { target.assign(from: copy) }
+            do { try restore(student, teacher, optimizer.firstMoment, optimizer.secondMoment) } catch { failure = error }
         }
+        let failed = communicator.sum(Int64(failure == nil ? 0 : 1))
         communicator.nodeFence()
+        if let failure { throw failure }
+        if failed > 0 { throw TrainingError.configuration("rank 0 could not restore the checkpoint (its message names the problem)") }
     }
 
     /// The teacher backbone as a stand-alone backbone (prefix stripped), for export.

@@ -63,7 +63,7 @@ package final class CriboStep {
     private var buffers: [Int: (teacher: ViTActivations, student: ViTActivations, scratch: ViTGradientScratch)] = [:]
     private lazy var weightScratch = Tensor(zeros: [max(configuration.head.outputDimension, configuration.head.centroidOutputDimension),
                                                     configuration.head.bottleneckDimension])
-    /// Per batch size, the [CLS] head calls of teacher and student (every buffer is overwritten by each call).
+    /// For the latest batch size, the [CLS] head calls of teacher and student (every buffer is overwritten by each call).
     private var headBuffers: [Int: (teacher: HeadActivations, student: HeadActivations)] = [:]
     /// `last_layer_c`'s effective weight of the teacher (shared by its centroid and both neighbour calls) and of the
     /// student, recomputed every step.
@@ -143,7 +143,7 @@ package final class CriboStep {
         let teacherCls = Self.classTokens(teacherTokens)
         let (teacherHead, studentHead) = headBuffers[B] ?? (HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls),
                                                            HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls))
-        headBuffers[B] = (teacherHead, studentHead)
+        headBuffers = [B: (teacherHead, studentHead)]  // the latest batch size only, as `buffers`
         model.head.forward(input: teacherCls.pointer, parameters: model.teacher, activations: teacherHead)
 
         // 4.2-4.3 Joint clustering and teacher centroids.

@@ -58,6 +58,9 @@ package struct PretrainConfiguration: Codable, Equatable, Sendable {
     package func validationError() -> String? {
         if let problem = backbone.validationError() { return problem }
         if head.inputDimension != backbone.embeddingDimension { return "head input \(head.inputDimension) ≠ embedding \(backbone.embeddingDimension)" }
+        if head.outputDimension < 1 || head.centroidOutputDimension < 1 {
+            return "the head's out_dim \(head.outputDimension) and out_dim_c \(head.centroidOutputDimension) must be positive (CrIBo uses both last layers)"
+        }
         if clusters < 1 { return "clusters must be positive" }
         if positionAlpha.count != 2 { return "positionAlpha needs (end, start)" }
         if epochs < 1 || batchSizePerRank < 1 || queueSize < 1 { return "epochs, batch size and queue size must be positive" }

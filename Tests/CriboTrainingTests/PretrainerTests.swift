@@ -79,6 +79,16 @@ final class StatisticsLog: @unchecked Sendable {
 @Suite(.serialized) struct PretrainerTests {}
 
 extension PretrainerTests {
+    @Test func configurationsNeedBothLastLayers() {
+        #expect(tinyConfiguration().validationError() == nil)
+        var plain = tinyConfiguration()
+        plain.head.centroidOutputDimension = 0  // DINO's own head: CrIBo's centroid path would have no last layer
+        #expect(plain.validationError()?.contains("out_dim_c 0") == true)
+        var none = tinyConfiguration()
+        none.head.outputDimension = -1
+        #expect(none.validationError()?.contains("out_dim -1") == true)
+    }
+
     @Test func firstStepsHaveSaneLossesAndTrainDeterministically() throws {
         let recorded = StatisticsLog()
         let a = tinyPretrainer(tinyConfiguration(), communicator: SingleProcessCommunicator(), output: trainingFolder("a"), report: recorded.append)

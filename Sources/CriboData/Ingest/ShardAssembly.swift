@@ -43,6 +43,7 @@ struct ShardAssembly {
         for i in order {
             let sample = samples[i]
             if let reason = problem(of: sample, index: i) {
+                staging.discard(sample: i)
                 if options.onBadSample == .fail { throw IngestError.badSample(member: sample.name, reason: reason) }
                 skipped.append(Manifest.Skipped(member: sample.name, reason: reason))
                 continue

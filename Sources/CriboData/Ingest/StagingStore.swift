@@ -46,6 +46,7 @@ final class StagingStore: @unchecked Sendable {
     /// Stores field `field` of sample `sample`.
     func put(sample: Int, field: String, blob: Blob, sourceSize: (Int, Int)) throws {
         try lock.withLock {
+            if let earlier = resident[sample]?.removeValue(forKey: field) { residentBytes -= earlier.count }  // a part given twice
             if residentBytes + blob.bytes.count <= memoryBudget {
                 resident[sample, default: [:]][field] = blob.bytes
                 residentBytes += blob.bytes.count
@@ -56,6 +57,13 @@ final class StagingStore: @unchecked Sendable {
             try handle.write(contentsOf: blob.bytes)
             index[sample, default: [:]][field] = Entry(resident: false, offset: end, length: blob.bytes.count, shape: blob.shape, sourceSize: sourceSize)
             end += blob.bytes.count
+        }
+    }
+
+    /// Releases the parts of sample `sample` held in memory (a sample left out of the shards).
+    func discard(sample: Int) {
+        lock.withLock {
+            for bytes in (resident.removeValue(forKey: sample) ?? [:]).values { residentBytes -= bytes.count }
         }
     }
 
