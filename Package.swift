@@ -126,9 +126,9 @@ let package = Package(
         .testTarget(name: "CriboTensorTests", dependencies: ["CriboTensor", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboDataTests", dependencies: ["CriboData", "CCriboShims", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboTrainingTests", dependencies: ["CriboTraining", "CriboTestSupport"], swiftSettings: kernelSettings),
-        .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboDistributed", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboEvalTests", dependencies: ["CriboEval", "CriboDistributed", "CCriboShims", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(name: "CriboPipelineTests", dependencies: ["CriboPipeline"], swiftSettings: kernelSettings),
-        .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CriboTestSupport"], swiftSettings: kernelSettings),
+        .testTarget(name: "CriboNNTests", dependencies: ["CriboNN", "CCriboShims", "CriboTestSupport"], swiftSettings: kernelSettings),
         .testTarget(
             name: "CriboCommandLineTests",
             dependencies: ["CriboCommandLine", "CriboNN", "CriboTensor", "CriboData", "CriboEval", "CriboTestSupport"],

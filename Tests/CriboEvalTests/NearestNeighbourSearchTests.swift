@@ -109,10 +109,17 @@ extension NearestNeighbourSearchTests {
                 expectedSimilarities[position] = s
                 expectedIndices[position] = Int32(7 + j)
             }
-            candidates.withUnsafeBufferPointer { candidates in
-                cribo_topk_merge(&similarities, &indices, Int32(K), candidates.baseAddress, Int32(count), 7)
+            let (startSimilarities, startIndices) = (similarities, indices)
+            for level in [2, 1, 0] {  // AVX-512, AVX2, scalar (as far as this CPU has them)
+                cribo_simd_limit(Int32(level))
+                defer { cribo_simd_limit(2) }
+                (similarities, indices) = (startSimilarities, startIndices)
+                candidates.withUnsafeBufferPointer { candidates in
+                    cribo_topk_merge(&similarities, &indices, Int32(K), candidates.baseAddress, Int32(count), 7)
+                }
+                #expect(similarities == expectedSimilarities && indices == expectedIndices,
+                        "trial \(trial), SIMD level \(level): K \(K), count \(count)")
             }
-            #expect(similarities == expectedSimilarities && indices == expectedIndices, "trial \(trial): K \(K), count \(count)")
         }
     }
 }

@@ -109,9 +109,15 @@ extension OptimizerGoldenTests {
                 let denominator = ev[j].squareRoot() / root + eps
                 ep[j] -= stepSize * (em[j] / denominator)
             }
-            cribo_adamw_update(&p, g, &m, &v, Int64(count), Int32(decayed), decay, b1, b2, eps, stepSize, root)
-            #expect(p.map(\.bitPattern) == ep.map(\.bitPattern) && m.map(\.bitPattern) == em.map(\.bitPattern)
-                    && v.map(\.bitPattern) == ev.map(\.bitPattern), "count \(count)")
+            let (p0, m0, v0) = (p, m, v)
+            for level in [2, 1, 0] {  // AVX-512, AVX2, scalar (as far as this CPU has them)
+                cribo_simd_limit(Int32(level))
+                defer { cribo_simd_limit(2) }
+                (p, m, v) = (p0, m0, v0)
+                cribo_adamw_update(&p, g, &m, &v, Int64(count), Int32(decayed), decay, b1, b2, eps, stepSize, root)
+                #expect(p.map(\.bitPattern) == ep.map(\.bitPattern) && m.map(\.bitPattern) == em.map(\.bitPattern)
+                        && v.map(\.bitPattern) == ev.map(\.bitPattern), "count \(count), SIMD level \(level)")
+            }
         }
     }
 }

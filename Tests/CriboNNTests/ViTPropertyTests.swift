@@ -2,6 +2,7 @@
 // Properties of the ViT: DropPath statistics and purity, results independent of the thread count, inference
 // mode equal to training mode, initialisation as specified, vectorised exp/erf accuracy.
 
+import CCriboShims
 import CriboNN
 import CriboTensor
 import CriboTestSupport
@@ -112,13 +113,20 @@ extension ViTPropertyTests {
             let maximum = row.max()!
             let exps = row.map { Double(fastExp($0 - maximum)) }
             let sum = exps.reduce(0, +)
-            row.withUnsafeMutableBufferPointer { exponentiateNormalized($0.baseAddress!, count: count) }
-            for k in 0..<count {
-                let expected = exps[k] / sum
-                #expect(abs(Double(row[k]) - expected) <= 4e-7 * expected + 1e-30, "count \(count), k \(k): \(row[k]) vs \(expected)")
+            let input = row
+            for level in [2, 1, 0] {  // AVX-512, AVX2, scalar (as far as this CPU has them)
+                cribo_simd_limit(Int32(level))
+                defer { cribo_simd_limit(2) }
+                row = input
+                row.withUnsafeMutableBufferPointer { exponentiateNormalized($0.baseAddress!, count: count) }
+                for k in 0..<count {
+                    let expected = exps[k] / sum
+                    #expect(abs(Double(row[k]) - expected) <= 4e-7 * expected + 1e-30,
+                            "count \(count), k \(k), SIMD level \(level): \(row[k]) vs \(expected)")
+                }
+                if count > 3 { #expect(row[2] == 0) }
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
             }
-            if count > 3 { #expect(row[2] == 0) }
-            #expect(abs(row.reduce(0, +) - 1) < 1e-5)
         }
     }
 
@@ -131,18 +139,32 @@ extension ViTPropertyTests {
         for _ in 0..<1000 { inputs.append(Float(rng.nextNormal())) }
         inputs.append(contentsOf: [0.5, -2.5, 7])  // a tail shorter than one vector
         let dOutput = inputs.indices.map { Float(($0 % 7) - 3) * 0.25 }
-        var forward = [Float](repeating: 0, count: inputs.count)
-        var backward = inputs.indices.map { Float($0 % 5) * 0.1 }
-        var expectedBackward = backward
-        geluForward(output: &forward, input: inputs, count: inputs.count)
-        geluBackward(dInput: &backward, dOutput: dOutput, input: inputs, count: inputs.count)
+        let startBackward = inputs.indices.map { Float($0 % 5) * 0.1 }
+        var expectedForward = [Float](repeating: 0, count: inputs.count), expectedBackward = startBackward
         for (i, x) in inputs.enumerated() {
-            let expected = 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_6))
+            expectedForward[i] = 0.5 * x * (1 + fastErf(x * 0.707_106_781_186_547_6))
             let cdf = 0.5 * (1 + fastErf(x * 0.707_106_781_186_547_6))
             let pdf = fastExp(-0.5 * x * x) * 0.398_942_280_401_432_7
             expectedBackward[i] += dOutput[i] * (cdf + x * pdf)
-            #expect(forward[i].bitPattern == expected.bitPattern, "forward(\(x)): \(forward[i]) vs \(expected)")
-            #expect(backward[i].bitPattern == expectedBackward[i].bitPattern, "backward(\(x)): \(backward[i]) vs \(expectedBackward[i])")
+        }
+        // the Swift entry points (which may split the work over threads), then the C kernel at each SIMD level
+        var forward = [Float](repeating: 0, count: inputs.count), backward = startBackward
+        geluForward(output: &forward, input: inputs, count: inputs.count)
+        geluBackward(dInput: &backward, dOutput: dOutput, input: inputs, count: inputs.count)
+        var results = [("entry points", forward, backward)]
+        for level in [2, 1, 0] {
+            cribo_simd_limit(Int32(level))
+            defer { cribo_simd_limit(2) }
+            var (f, b) = ([Float](repeating: 0, count: inputs.count), startBackward)
+            cribo_gelu_forward(&f, inputs, Int64(inputs.count))
+            cribo_gelu_backward(&b, dOutput, inputs, Int64(inputs.count))
+            results.append(("SIMD level \(level)", f, b))
+        }
+        for (name, forward, backward) in results {
+            let forwardDiffers = inputs.indices.filter { forward[$0].bitPattern != expectedForward[$0].bitPattern }
+            let backwardDiffers = inputs.indices.filter { backward[$0].bitPattern != expectedBackward[$0].bitPattern }
+            #expect(forwardDiffers.isEmpty && backwardDiffers.isEmpty,
+                    "\(name): forward differs at x = \(forwardDiffers.prefix(3).map { inputs[$0] }), backward at x = \(backwardDiffers.prefix(3).map { inputs[$0] })")
         }
     }
 }
