@@ -55,6 +55,19 @@ package final class LastLayerWeights {
         weight = Tensor(zeros: [O, configuration.bottleneckDimension])
         norms = Tensor(zeros: [O])
     }
+
+    /// Buffers over memory owned elsewhere (node-shared memory): `Self.floatCount` floats at `memory`.
+    package init(configuration: DINOHeadConfiguration, path: HeadPath, viewing memory: UnsafeMutablePointer<Float>) {
+        let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
+        weight = Tensor(viewing: memory, shape: [O, configuration.bottleneckDimension])
+        norms = Tensor(viewing: memory + O * configuration.bottleneckDimension, shape: [O])
+    }
+
+    /// The floats of the buffers of `path`'s last layer (weight and norms), rounded up to 16.
+    package static func floatCount(configuration: DINOHeadConfiguration, path: HeadPath) -> Int {
+        let O = path == .cls ? configuration.outputDimension : configuration.centroidOutputDimension
+        return (O * (configuration.bottleneckDimension + 1) + 15) / 16 * 16
+    }
 }
 
 /// Saved values of one head call (reusable for calls with the same row count and path).
@@ -137,11 +150,14 @@ package struct DINOHead: Sendable {
     @inline(__always)
     func p(_ arena: ParameterArena, _ name: String) -> UnsafeMutablePointer<Float> { arena.pointer(prefix + name) }
 
-    /// Computes the effective weight of the last layer of `path` from `parameters` into `lastLayer`.
-    package func computeLastLayer(parameters: ParameterArena, path: HeadPath, into lastLayer: LastLayerWeights) {
-        let Bn = configuration.bottleneckDimension, O = lastLayer.norms.count
-        weightNormForward(weight: lastLayer.weight.pointer, norms: lastLayer.norms.pointer, g: p(parameters, path.key + ".weight_g"),
-            v: p(parameters, path.key + ".weight_v"), rows: O, columns: Bn)
+    /// Computes the effective weight of the last layer of `path` from `parameters` into `lastLayer`: all rows, or
+    /// `rows` (each row depends on its own g and v only, so ranks can compute shares of one shared buffer).
+    package func computeLastLayer(parameters: ParameterArena, path: HeadPath, into lastLayer: LastLayerWeights, rows: Range<Int>? = nil) {
+        let Bn = configuration.bottleneckDimension
+        let range = rows ?? 0..<lastLayer.norms.count
+        weightNormForward(weight: lastLayer.weight.pointer + range.lowerBound * Bn, norms: lastLayer.norms.pointer + range.lowerBound,
+            g: p(parameters, path.key + ".weight_g") + range.lowerBound, v: p(parameters, path.key + ".weight_v") + range.lowerBound * Bn,
+            rows: range.count, columns: Bn)
     }
 
     /// Projects `input` rows through the MLP, normalisation and the last layer of `activations.path`;

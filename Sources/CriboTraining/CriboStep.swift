@@ -65,10 +65,11 @@ package final class CriboStep {
                                                     configuration.head.bottleneckDimension])
     /// For the latest batch size, the [CLS] head calls of teacher and student (every buffer is overwritten by each call).
     private var headBuffers: [Int: (teacher: HeadActivations, student: HeadActivations)] = [:]
-    /// `last_layer_c`'s effective weight of the teacher (shared by its centroid and both neighbour calls) and of the
-    /// student, recomputed every step.
-    private lazy var teacherCentroidLayer = LastLayerWeights(configuration: configuration.head, path: .centroid)
-    private lazy var studentCentroidLayer = LastLayerWeights(configuration: configuration.head, path: .centroid)
+    /// The effective last-layer weights g·v/‖v‖ of teacher and student, [CLS] and centroid paths, computed once at the
+    /// start of every step and used by all six head calls. With node-shared model state they are node-shared too, and
+    /// each rank computes 1/W of their rows.
+    private let lastLayers: (teacherCls: LastLayerWeights, teacherCentroid: LastLayerWeights, studentCls: LastLayerWeights,
+                             studentCentroid: LastLayerWeights, shared: Bool)
 
     package init(configuration: PretrainConfiguration, model: CriboModel, communicator: any Communicator) {
         self.configuration = configuration
@@ -80,6 +81,34 @@ package final class CriboStep {
             studentCentroidTemperature: Float(configuration.studentTemperatureCentroids))
         clustering = JointClustering(clusterCount: configuration.clusters, iterations: configuration.clusteringIterations,
             sinkhornLambda: Float(configuration.sinkhornLambda), sinkhornIterations: configuration.sinkhornIterations)
+        let head = configuration.head
+        let (cls, centroid) = (LastLayerWeights.floatCount(configuration: head, path: .cls), LastLayerWeights.floatCount(configuration: head, path: .centroid))
+        if model.shared != nil, let memory = communicator.nodeSharedFloats(count: 2 * cls + 2 * centroid) {  // collective
+            lastLayers = (LastLayerWeights(configuration: head, path: .cls, viewing: memory),
+                          LastLayerWeights(configuration: head, path: .centroid, viewing: memory + cls),
+                          LastLayerWeights(configuration: head, path: .cls, viewing: memory + cls + centroid),
+                          LastLayerWeights(configuration: head, path: .centroid, viewing: memory + 2 * cls + centroid), true)
+        } else {
+            lastLayers = (LastLayerWeights(configuration: head, path: .cls), LastLayerWeights(configuration: head, path: .centroid),
+                          LastLayerWeights(configuration: head, path: .cls), LastLayerWeights(configuration: head, path: .centroid), false)
+        }
+    }
+
+    /// Computes this step's effective last-layer weights: all rows, or this rank's 1/W of the rows of the node-shared
+    /// buffers followed by a fence.
+    private func computeLastLayers() {
+        let layers = lastLayers
+        let work: [(ParameterArena, HeadPath, LastLayerWeights)] = [
+            (model.teacher, .cls, layers.teacherCls), (model.teacher, .centroid, layers.teacherCentroid),
+            (model.student, .cls, layers.studentCls), (model.student, .centroid, layers.studentCentroid),
+        ]
+        let share = layers.shared ? model.shared.map { ($0.rank, $0.ranks) } : nil
+        for (parameters, path, buffer) in work {
+            let O = buffer.norms.count
+            let rows = share.map { (O * $0.0 / $0.1)..<(O * ($0.0 + 1) / $0.1) }
+            model.head.computeLastLayer(parameters: parameters, path: path, into: buffer, rows: rows)
+        }
+        if share != nil { communicator.nodeFence() }
     }
 
     private func activations(batch B: Int) -> (teacher: ViTActivations, student: ViTActivations, scratch: ViTGradientScratch) {
@@ -133,6 +162,7 @@ package final class CriboStep {
         let B = batch.batchSize, D = cfg.backbone.embeddingDimension, G = cfg.backbone.gridSize, N = G * G, T = N + 1
         let K = cfg.clusters
         let (teacherActivations, studentActivations, scratch) = activations(batch: B)
+        computeLastLayers()
         let lr = schedules.learningRate.value(at: iteration), wd = schedules.weightDecay.value(at: iteration)
         let momentum = schedules.momentum.value(at: iteration)
         let tau = Float(schedules.teacherTemperature.value(at: epoch)), tauC = Float(schedules.teacherTemperatureCentroids.value(at: epoch))
@@ -141,10 +171,12 @@ package final class CriboStep {
         model.backbone.forward(images: batch.images, parameters: model.teacher, activations: teacherActivations)
         let teacherTokens = teacherActivations.output
         let teacherCls = Self.classTokens(teacherTokens)
-        let (teacherHead, studentHead) = headBuffers[B] ?? (HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls),
-                                                           HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls))
+        let layers = lastLayers
+        let (teacherHead, studentHead) = headBuffers[B]
+            ?? (HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls, lastLayer: layers.teacherCls),
+                HeadActivations(configuration: cfg.head, rows: 2 * B, path: .cls, lastLayer: layers.studentCls))
         headBuffers = [B: (teacherHead, studentHead)]  // the latest batch size only, as `buffers`
-        model.head.forward(input: teacherCls.pointer, parameters: model.teacher, activations: teacherHead)
+        model.head.forward(input: teacherCls.pointer, parameters: model.teacher, activations: teacherHead, lastLayerIsCurrent: true)
 
         // 4.2-4.3 Joint clustering and teacher centroids.
         var seeds: [Int] = given ?? []
@@ -165,7 +197,7 @@ package final class CriboStep {
             dropPathRate: Float(cfg.dropPathRate), dropPathKeys: keys)
         let studentTokens = studentActivations.output
         let studentCls = Self.classTokens(studentTokens)
-        model.head.forward(input: studentCls.pointer, parameters: model.student, activations: studentHead)
+        model.head.forward(input: studentCls.pointer, parameters: model.student, activations: studentHead, lastLayerIsCurrent: true)
         let (studentView1, studentView2) = assignment.pooledCentroids(tokens: studentTokens, validClusters: centroids.validClusters)
 
         // 4.5 Neighbours in the queue (before its update), then the rank-ordered update.
@@ -176,19 +208,19 @@ package final class CriboStep {
 
         // 4.6 Projections: teacher forward_c of centroids and neighbours; student forward_c of its centroids.
         let teacherCentroids = concatenate(centroids.view1, centroids.view2)
-        let teacherLayer = teacherCentroidLayer, studentLayer = studentCentroidLayer
+        let teacherLayer = layers.teacherCentroid, studentLayer = layers.studentCentroid
         let teacherCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid, lastLayer: teacherLayer)
         let studentCentroidHead = HeadActivations(configuration: cfg.head, rows: 2 * V, path: .centroid, lastLayer: studentLayer)
         let neighbourHead1 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid, lastLayer: teacherLayer)
         let neighbourHead2 = HeadActivations(configuration: cfg.head, rows: V, path: .centroid, lastLayer: teacherLayer)
         let studentCentroids = concatenate(studentView1, studentView2)
         if V > 0 {
-            model.head.computeLastLayer(parameters: model.teacher, path: .centroid, into: teacherLayer)
             model.head.forward(input: teacherCentroids.pointer, parameters: model.teacher, activations: teacherCentroidHead,
                 lastLayerIsCurrent: true)
             model.head.forward(input: neighbours1.pointer, parameters: model.teacher, activations: neighbourHead1, lastLayerIsCurrent: true)
             model.head.forward(input: neighbours2.pointer, parameters: model.teacher, activations: neighbourHead2, lastLayerIsCurrent: true)
-            model.head.forward(input: studentCentroids.pointer, parameters: model.student, activations: studentCentroidHead)
+            model.head.forward(input: studentCentroids.pointer, parameters: model.student, activations: studentCentroidHead,
+                lastLayerIsCurrent: true)
         }
 
         // 4.7 Losses (gradients into the student head outputs), then both centers from all-reduced sums.
