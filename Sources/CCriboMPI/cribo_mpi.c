@@ -117,6 +117,32 @@ static int has_room(const char *path, double bytes) {
     return (double)info.f_bavail * (double)info.f_frsize > 2 * bytes;
 }
 
+/// Collective over `node`: a window of `bytes` allocated by node rank 0 and shared by all (room in /dev/shm and /tmp
+/// checked first, success agreed by all ranks), locked for passive access. Returns its base address, or NULL on every
+/// rank.
+static float *allocate_shared_window(MPI_Comm node, double bytes, MPI_Win *window) {
+    int ok = has_room("/dev/shm", bytes) && has_room("/tmp", bytes);
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
+    if (!ok) return NULL;
+    int rank = 0;
+    MPI_Comm_rank(node, &rank);
+    float *mine = NULL;
+    *window = MPI_WIN_NULL;
+    int status = MPI_Win_allocate_shared(rank == 0 ? (MPI_Aint)bytes : 0, sizeof(float), MPI_INFO_NULL, node, &mine, window);
+    ok = status == MPI_SUCCESS;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
+    if (!ok) {
+        if (status == MPI_SUCCESS) MPI_Win_free(window);
+        return NULL;
+    }
+    MPI_Aint size = 0;
+    int unit = 0;
+    float *base = NULL;
+    MPI_Win_shared_query(*window, 0, &size, &unit, &base);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, *window);
+    return base;
+}
+
 static int shm_ready(void) {
     if (shm_state != 0) return shm_state > 0;
     shm_state = -1;
@@ -134,30 +160,12 @@ static int shm_ready(void) {
         return 0;
     }
     MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN);
-    double bytes = (double)(size + 1) * SHM_SLOT * sizeof(float);
-    int ok = has_room("/dev/shm", bytes) && has_room("/tmp", bytes);
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
-    if (!ok) {
-        MPI_Comm_free(&node);
-        return 0;
-    }
-    int rank = 0;
-    MPI_Comm_rank(node, &rank);
-    float *mine = NULL;
     MPI_Win window = MPI_WIN_NULL;
-    int status = MPI_Win_allocate_shared(rank == 0 ? (MPI_Aint)bytes : 0, sizeof(float), MPI_INFO_NULL, node, &mine,
-                                         &window);
-    ok = status == MPI_SUCCESS;
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, node);
-    if (!ok) {
-        if (status == MPI_SUCCESS) MPI_Win_free(&window);
+    shm_slots = allocate_shared_window(node, (double)(size + 1) * SHM_SLOT * sizeof(float), &window);
+    if (shm_slots == NULL) {
         MPI_Comm_free(&node);
         return 0;
     }
-    MPI_Aint segment = 0;
-    int unit = 0;
-    MPI_Win_shared_query(window, 0, &segment, &unit, &shm_slots);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, window);
     shm_comm = node;
     shm_window = window;
     shm_state = 1;
@@ -224,27 +232,12 @@ static int shared_window_count;
 float *cribo_mpi_node_shared_alloc(int64_t count) {
     if (count <= 0 || !shm_ready() || shared_window_count == MAX_SHARED_ARRAYS) return NULL;
     double bytes = (double)count * sizeof(float);
-    int ok = has_room("/dev/shm", bytes) && has_room("/tmp", bytes);
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, shm_comm);
-    if (!ok) return NULL;
+    MPI_Win window = MPI_WIN_NULL;
+    float *base = allocate_shared_window(shm_comm, bytes, &window);
+    if (base == NULL) return NULL;
+    shared_windows[shared_window_count++] = window;
     int rank = 0;
     MPI_Comm_rank(shm_comm, &rank);
-    float *mine = NULL;
-    MPI_Win window = MPI_WIN_NULL;
-    int status = MPI_Win_allocate_shared(rank == 0 ? (MPI_Aint)bytes : 0, sizeof(float), MPI_INFO_NULL, shm_comm, &mine,
-                                         &window);
-    ok = status == MPI_SUCCESS;
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, shm_comm);
-    if (!ok) {
-        if (status == MPI_SUCCESS) MPI_Win_free(&window);
-        return NULL;
-    }
-    MPI_Aint size = 0;
-    int unit = 0;
-    float *base = NULL;
-    MPI_Win_shared_query(window, 0, &size, &unit, &base);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, window);
-    shared_windows[shared_window_count++] = window;
     if (rank == 0) memset(base, 0, (size_t)bytes);
     if (cribo_mpi_node_fence() != MPI_SUCCESS) return NULL;
     return base;

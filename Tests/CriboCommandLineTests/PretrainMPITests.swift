@@ -13,11 +13,7 @@ import Testing
 extension PretrainMPITests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
     func fourRanksTrainResumeAndExport() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-mpi-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: base)
-        _ = try runProduct("cribo-ingest", ["synthesize", "--out", base + "/raw", "--dataset", "coco", "--images-per-split", "32", "--sides", "40-56"])
-        let (ingested, ingestOutput) = try runProduct("cribo-ingest", ["coco", "--raw", base + "/raw", "--out", base + "/shards", "--splits", "train2017"])
-        #expect(ingested == 0, "\(ingestOutput)")
+        let base = try ingestedCOCO(folder: "cribo-mpi", images: 32)
         let common = ["--data", base + "/shards/coco/train2017", "--workers", "4", "--epochs", "2", "--batch-size", "2", "--image-size", "32",
                       "--queue-size", "16", "--clusters", "4"]
         let (status, output) = try runProduct("cribo-pretrain", common + ["--out", base + "/straight"])
@@ -43,12 +39,8 @@ extension PretrainMPITests {
     /// averaged by MPI_Allreduce, exact for 2 ranks); both end with the same teacher, bit for bit.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")))
     func nodeSharedStateTrainsLikeReplicatedCopies() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cribo-mpi-shared-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: base)
+        let base = try ingestedCOCO(folder: "cribo-mpi-shared", images: 16)
         defer { try? FileManager.default.removeItem(atPath: base) }
-        _ = try runProduct("cribo-ingest", ["synthesize", "--out", base + "/raw", "--dataset", "coco", "--images-per-split", "16", "--sides", "40-56"])
-        let (ingested, ingestOutput) = try runProduct("cribo-ingest", ["coco", "--raw", base + "/raw", "--out", base + "/shards", "--splits", "train2017"])
-        #expect(ingested == 0, "\(ingestOutput)")
         let common = ["--data", base + "/shards/coco/train2017", "--workers", "2", "--epochs", "2", "--batch-size", "2", "--image-size", "32",
                       "--queue-size", "8", "--clusters", "4"]
         let (shared, sharedOutput) = try runProduct("cribo-pretrain", common + ["--out", base + "/shared"])
@@ -78,6 +70,17 @@ extension PretrainMPITests {
                     && output.contains("; 0 element means differ from the sum times 1/3"), "\(output)")
         }
     }
+}
+
+/// A fresh temporary folder (named after `folder` and this process) holding a synthesized COCO archive of `images`
+/// train images (40-56 px) in `raw/`, ingested into `shards/coco/train2017`.
+private func ingestedCOCO(folder: String, images: Int) throws -> String {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(folder)-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: base)
+    _ = try runProduct("cribo-ingest", ["synthesize", "--out", base + "/raw", "--dataset", "coco", "--images-per-split", String(images), "--sides", "40-56"])
+    let (ingested, ingestOutput) = try runProduct("cribo-ingest", ["coco", "--raw", base + "/raw", "--out", base + "/shards", "--splits", "train2017"])
+    #expect(ingested == 0, "\(ingestOutput)")
+    return base
 }
 
 /// Free bytes of the file system holding `path` (0 when unknown).
