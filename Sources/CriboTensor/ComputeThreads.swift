@@ -32,11 +32,14 @@ package enum ComputeThreads {
         }
     }
 
-    /// Runs `body(range)` over a static partition of `0..<total` into at most `count` contiguous ranges.
+    /// Runs `body(range)` over a fixed partition of `0..<total` into contiguous ranges, spread over the threads.
     ///
-    /// Ranges are whole multiples of `grain` (except the last), so that a kernel may rely on alignment.
+    /// The partition depends only on `total`, `grain`, `count` and `chunksPerThread`: at most
+    /// `count · chunksPerThread` ranges, whole multiples of `grain` (except the last), so that a kernel may rely on
+    /// alignment. Free threads claim the ranges in order, so a thread that starts late (asleep, or descheduled by
+    /// the host) only means the others run more of them; which thread runs a range never changes its result.
     /// Runs inline when there is one thread or too little work (`total <= grain`).
-    package static func parallelFor(_ total: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+    package static func parallelFor(_ total: Int, grain: Int = 1, chunksPerThread: Int = 4, _ body: (Range<Int>) -> Void) {
         if total <= 0 { return }
         let units = (total + grain - 1) / grain
         let threads = min(count, units)
@@ -44,15 +47,17 @@ package enum ComputeThreads {
             body(0..<total)
             return
         }
-        let perThread = (units + threads - 1) / threads
+        let chunks = min(units, threads * max(1, chunksPerThread))
+        let perChunk = (units + chunks - 1) / chunks
+        let used = (units + perChunk - 1) / perChunk
         withoutActuallyEscaping(body) { body in
             let job = PoolJob { t in
-                let start = t * perThread * grain
-                let end = min(total, (t + 1) * perThread * grain)
+                let start = t * perChunk * grain
+                let end = min(total, (t + 1) * perChunk * grain)
                 if start < end { body(start..<end) }
             }
             withExtendedLifetime(job) {
-                cribo_pool_run(Int32(threads), { context, index in
+                cribo_pool_run_shared(Int32(threads), Int32(used), { context, index in
                     Unmanaged<PoolJob>.fromOpaque(context!).takeUnretainedValue().run(Int(index))
                 }, Unmanaged.passUnretained(job).toOpaque())
             }
@@ -65,7 +70,7 @@ package enum ComputeThreads {
     }
 }
 
-/// One parallel loop handed to the C pool (`cribo_pool_run`): index t runs the t-th range.
+/// One parallel loop handed to the C pool (`cribo_pool_run_shared`): index t runs the t-th range.
 private final class PoolJob {
     let run: (Int) -> Void
     init(_ run: @escaping (Int) -> Void) { self.run = run }

@@ -14,36 +14,53 @@ import CCriboShims
 ///   - a: op(A) source, at least `(transposeA ? k : m) * lda` elements.
 ///   - b: op(B) source, at least `(transposeB ? n : k) * ldb` elements.
 ///   - c: [m, ldc] destination.
+///   - rowBias: [n], only with beta = 0: C ← alpha·op(A)·op(B) + rowBias (added to every row). Each block of C is
+///     filled with the bias just before its product is added to it (beta 1), which spares OpenBLAS's zeroing pass
+///     and a separate bias pass. When OpenBLAS does not split k into blocks (k ≤ its GEMM_Q, 384 or more), this
+///     is bit for bit the product followed by the bias; otherwise within a few ulps of it.
 ///   - parallel: false inside a loop that is already parallel (one BLAS call on the calling thread).
 /// - Complexity: 2·m·n·k flops.
 @inline(__always)
 package func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>,
     lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-    parallel: Bool = true
+    rowBias: UnsafePointer<Float>? = nil, parallel: Bool = true
 ) {
     if m == 0 || n == 0 { return }
+    precondition(rowBias == nil || beta == 0, "gemm: rowBias needs beta 0")
     _ = BLASRuntime.shared
     let ta: Int32 = transposeA ? 1 : 0
     let tb: Int32 = transposeB ? 1 : 0
     let flops = 2 * m * n * max(k, 1)
     let threads = ComputeThreads.count
+    let blockBeta: Float = rowBias == nil ? beta : 1
+    /// C[rows, columns] ← bias[columns] for every row.
+    func fill(rows: Range<Int>, columns: Range<Int>) {
+        guard let rowBias else { return }
+        for r in rows { (c + r * ldc + columns.lowerBound).update(from: rowBias + columns.lowerBound, count: columns.count) }
+    }
     if !parallel || threads == 1 || flops < 4_000_000 {
-        cribo_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        fill(rows: 0..<m, columns: 0..<n)
+        cribo_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), blockBeta, c, Int32(ldc))
         return
     }
+    // Every range packs the whole of the other operand again, so big GEMMs get two ranges per thread (a late
+    // thread then costs half as much waiting) and the others one.
+    let chunks = flops / threads >= 128_000_000 ? 2 : 1
     if m >= n {
-        ComputeThreads.parallelFor(m, grain: 16) { rows in
+        ComputeThreads.parallelFor(m, grain: 16, chunksPerThread: chunks) { rows in
+            fill(rows: rows, columns: 0..<n)
             let aStart = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
             cribo_sgemm(
-                ta, tb, Int32(rows.count), Int32(n), Int32(k), alpha, aStart, Int32(lda), b, Int32(ldb), beta,
+                ta, tb, Int32(rows.count), Int32(n), Int32(k), alpha, aStart, Int32(lda), b, Int32(ldb), blockBeta,
                 c + rows.lowerBound * ldc, Int32(ldc))
         }
     } else {
-        ComputeThreads.parallelFor(n, grain: 16) { columns in
+        ComputeThreads.parallelFor(n, grain: 16, chunksPerThread: chunks) { columns in
+            fill(rows: 0..<m, columns: columns)
             let bStart = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
             cribo_sgemm(
-                ta, tb, Int32(m), Int32(columns.count), Int32(k), alpha, a, Int32(lda), bStart, Int32(ldb), beta,
+                ta, tb, Int32(m), Int32(columns.count), Int32(k), alpha, a, Int32(lda), bStart, Int32(ldb), blockBeta,
                 c + columns.lowerBound, Int32(ldc))
         }
     }

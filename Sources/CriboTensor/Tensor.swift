@@ -82,12 +82,24 @@ package final class Tensor {
         return result
     }
 
-    /// Sets every element to zero.
-    package func zero() { pointer.update(repeating: 0, count: count) }
+    /// Sets every element to zero (over the compute threads when large: one thread cannot fill a core's share of
+    /// the memory bandwidth).
+    package func zero() {
+        let base = pointer
+        ComputeThreads.parallelFor(count, grain: Tensor.bulkGrain, chunksPerThread: 1) { range in
+            (base + range.lowerBound).update(repeating: 0, count: range.count)
+        }
+    }
 
     /// Copies the elements of `other` (same element count) into this tensor.
     package func assign(from other: Tensor) {
         precondition(other.count == count, "Tensor.assign: \(other.shape) into \(shape)")
-        pointer.update(from: other.pointer, count: count)
+        let (source, destination) = (other.pointer, pointer)
+        ComputeThreads.parallelFor(count, grain: Tensor.bulkGrain, chunksPerThread: 1) { range in
+            (destination + range.lowerBound).update(from: source + range.lowerBound, count: range.count)
+        }
     }
+
+    /// Elements per range of the parallel bulk fills and copies (1 MiB): smaller tensors are done by one thread.
+    static let bulkGrain = 262_144
 }

@@ -14,6 +14,7 @@ extension CriboBench {
         @Flag(help: "Fewer repetitions.") var quick = false
         @Option(help: .hidden) var worker: String?
         @Flag(help: .hidden) var forwardOnly = false
+        @Option(help: .hidden) var stepRepeats: Int?
 
         func run() throws {
             let runtime = BLASRuntime.shared
@@ -82,6 +83,15 @@ extension CriboBench {
                 if forwardOnly { return }
             }
             let workload = DINOStepWorkload(model: model)
+            if let stepRepeats {  // for A/B comparisons on a noisy machine: the best and the median of many steps
+                workload.run()
+                var times: [Double] = []
+                for _ in 0..<stepRepeats { times.append(median(warmup: 0, repeats: 1) { workload.run() }) }
+                times.sort()
+                print(row("DINO step best, median", model.name + "x2v",
+                    fmt(Double(model.batch) / times[0]) + ", " + fmt(Double(model.batch) / times[times.count / 2]), "img/s"))
+                return
+            }
             let seconds = median(warmup: 1, repeats: quick ? 2 : 4) { workload.run() }
             print(row("DINO train step *", model.name.replacingOccurrences(of: " b", with: " b") + "x2v", fmt(Double(model.batch) / seconds), "img/s"))
             let stepRate = model.trainingStepFlops / seconds / 1e9

@@ -45,6 +45,41 @@ extension GEMMTests {
         #expect(results[0] == results[1] && results[1] == results[2], "GEMM results depend on the thread count")
     }
 
+    @Test func rowBiasIsTheProductPlusTheBias() {
+        // Products split over threads by rows (m ≥ n) and by columns, and one small enough to run unsplit; k from
+        // 1 to 1536 (past OpenBLAS's k blocking). Reference: the product (beta 0), then the bias added in Float.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        var exactForShortK = true
+        for threads in [1, 2] {
+            ComputeThreads.count = threads
+            for (m, n, k, transposeB) in [(512, 96, 200, true), (40, 700, 130, false), (7, 9, 1, true), (600, 64, 1536, true),
+                                           (300, 96, 384, true)] {
+                let ldc = n + 3
+                let a = randomTensor([m, k], seed: 11), b = randomTensor([n * k], seed: 12), bias = randomTensor([n], seed: 13)
+                let ldb = transposeB ? k : n
+                let fused = randomTensor([m * ldc], seed: 14), separate = fused.copy()
+                gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer,
+                    ldb: ldb, c: fused.pointer, ldc: ldc, rowBias: bias.pointer)
+                gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer,
+                    ldb: ldb, c: separate.pointer, ldc: ldc)
+                var worst: Float = 0
+                for r in 0..<m {
+                    for j in 0..<n {
+                        separate[flat: r * ldc + j] += bias[flat: j]
+                        let scale = max(1, abs(separate[flat: r * ldc + j]))
+                        worst = max(worst, abs(fused[flat: r * ldc + j] - separate[flat: r * ldc + j]) / scale)
+                    }
+                    for j in n..<ldc { #expect(fused[flat: r * ldc + j] == separate[flat: r * ldc + j], "padding written") }
+                }
+                // Summation order differs only where OpenBLAS blocks k: a few float32 ulps of the sums' magnitude.
+                #expect(worst <= 1e-5, "rowBias \(m)x\(n)x\(k) threads \(threads): \(worst)")
+                if k <= 200 && worst != 0 { exactForShortK = false }
+            }
+        }
+        #expect(exactForShortK, "with k ≤ 200 (one OpenBLAS k block) the fused bias must give the same bits")
+    }
+
     @Test func startUpCheckAcceptsTheLoadedKernel() {
         let runtime = BLASRuntime.shared
         #expect(runtime.checkError <= BLASRuntime.verificationTolerance)

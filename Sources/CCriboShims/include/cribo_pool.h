@@ -12,9 +12,14 @@ extern "C" {
 /// A task: `index` in 0..<count of one `cribo_pool_run`.
 typedef void (*cribo_pool_task)(void *context, int index);
 
-/// Runs task(context, i) for every i in 0..<count and returns when all have finished. i = 0 runs on the caller,
-/// the others on pool workers (created on first use). When the pool is busy (another thread is using it, or this
-/// is a nested call from inside a task), every index runs on the caller, in order.
+/// Runs task(context, i) for every i in 0..<count on up to `threads` threads (the caller and threads - 1 pool
+/// workers, created on first use) and returns when all have finished. Tasks are claimed one at a time in index
+/// order by whichever thread is free, so a late or descheduled worker only means the others run more of them.
+/// When the pool is busy (another thread is using it, or this is a nested call from inside a task), every index
+/// runs on the caller, in order.
+void cribo_pool_run_shared(int threads, int count, cribo_pool_task task, void *context);
+
+/// `cribo_pool_run_shared(count, count, task, context)`.
 void cribo_pool_run(int count, cribo_pool_task task, void *context);
 
 #ifdef __cplusplus

@@ -15,8 +15,8 @@ package func linearForward(
     output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, rows R: Int, inFeatures I: Int, outFeatures O: Int
 ) {
-    gemm(transposeA: false, transposeB: true, m: R, n: O, k: I, a: input, lda: I, b: weight, ldb: I, c: output, ldc: O)
-    if let bias { addRowVector(output, bias, rows: R, columns: O) }
+    gemm(transposeA: false, transposeB: true, m: R, n: O, k: I, a: input, lda: I, b: weight, ldb: I, c: output, ldc: O,
+         rowBias: bias)
 }
 
 /// Backward of `linearForward`; accumulates (`+=`) into every gradient given.
@@ -37,16 +37,6 @@ package func linearBackward(
     gemm(transposeA: true, transposeB: false, m: O, n: I, k: R, a: dOutput, lda: O, b: input, ldb: I, beta: 1,
         c: dWeight, ldc: I)
     if let dBias { accumulateColumnSums(dBias, of: dOutput, rows: R, columns: O) }
-}
-
-/// x[r, :] += v for every row.
-package func addRowVector(_ x: UnsafeMutablePointer<Float>, _ v: UnsafePointer<Float>, rows R: Int, columns C: Int) {
-    ComputeThreads.parallelFor(R, grain: max(1, 16_384 / max(C, 1))) { rows in
-        for r in rows {
-            let row = x + r * C
-            for c in 0..<C { row[c] += v[c] }
-        }
-    }
 }
 
 /// sums[c] += Σ_r x[r, c], each column summed in row order (the same result for any thread count).
