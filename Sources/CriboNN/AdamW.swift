@@ -84,15 +84,37 @@ package final class AdamW {
 /// is below 1. Not a global-norm clip (spec §11.13). Returns the norm of each slot before clipping.
 @discardableResult
 package func clipGradientsPerParameter(_ gradients: ParameterArena, maxNorm clip: Float, slots: Range<Int>? = nil) -> [Float] {
+    // Sums of squares in Double over fixed blocks of each slot (all blocks of all slots spread over the threads),
+    // then each slot's blocks added in order: the same bits for any thread count.
+    let block = 65_536
+    let chosen = Array(slots ?? gradients.slots.indices)
+    var pieces: [(slot: Int, start: Int, count: Int)] = []
+    for (n, i) in chosen.enumerated() {
+        let count = gradients.slots[i].count
+        for start in stride(from: 0, to: max(count, 1), by: block) { pieces.append((n, start, min(block, count - start))) }
+    }
+    let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: pieces.count)
+    defer { partial.deallocate() }
+    pieces.withUnsafeBufferPointer { pieces in
+        ComputeThreads.parallelForEach(pieces.count) { k in
+            let piece = pieces[k]
+            let g = gradients.buffer(slot: chosen[piece.slot])
+            partial[k] = piece.count > 0 ? reduceSquaresInDouble(g.baseAddress! + piece.start, count: piece.count) : 0
+        }
+    }
+    var squares = [Double](repeating: 0, count: chosen.count)
+    for (k, piece) in pieces.enumerated() { squares[piece.slot] += partial[k] }
     var norms: [Float] = []
-    for i in slots ?? gradients.slots.indices {
-        let g = gradients.buffer(slot: i)
-        var squares: Double = 0
-        for x in g { squares += Double(x) * Double(x) }
-        let norm = Float(squares.squareRoot())
+    for (n, i) in chosen.enumerated() {
+        let norm = Float(squares[n].squareRoot())
         norms.append(norm)
         let factor = clip / (norm + 1e-6)
-        if factor < 1 { for j in g.indices { g[j] *= factor } }
+        if factor < 1 {
+            let g = gradients.buffer(slot: i).baseAddress!
+            ComputeThreads.parallelFor(gradients.slots[i].count, grain: 16_384) { range in
+                for j in range { g[j] *= factor }
+            }
+        }
     }
     return norms
 }

@@ -114,6 +114,9 @@ func scaleRows(
     rowSize: Int
 ) {
     ComputeThreads.parallelFor(B * rowSize, grain: 4096) { range in
-        for i in range { output[i] = masks[i / rowSize] * input[i] }
+        forEachImage(in: range, rowSize: rowSize) { part, b in
+            let mask = masks[b]
+            for i in part { output[i] = mask * input[i] }
+        }
     }
 }

@@ -129,6 +129,21 @@ func addResidual(
     masks: UnsafePointer<Float>, batch B: Int, rowSize: Int
 ) {
     ComputeThreads.parallelFor(B * rowSize, grain: 4096) { range in
-        for i in range { output[i] = input[i] + masks[i / rowSize] * branch[i] }
+        forEachImage(in: range, rowSize: rowSize) { part, b in
+            let mask = masks[b]
+            for i in part { output[i] = input[i] + mask * branch[i] }
+        }
+    }
+}
+
+/// Splits `range` of a [B, rowSize] buffer at image boundaries: body(sub-range, image), in order.
+@inline(__always)
+func forEachImage(in range: Range<Int>, rowSize: Int, _ body: (Range<Int>, Int) -> Void) {
+    var start = range.lowerBound
+    while start < range.upperBound {
+        let b = start / rowSize
+        let end = min(range.upperBound, (b + 1) * rowSize)
+        body(start..<end, b)
+        start = end
     }
 }

@@ -175,8 +175,8 @@ extension EvaluationTests {
 
     @Test func linearClassifierTrainsOnCLSAndScoresTopK() throws {
         let fixture = try evalFixture()
-        let train = try FeatureSet(folder: try fixture.extract(fixture.imagenetTrain, "knn-train"))
-        let val = try FeatureSet(folder: try fixture.extract(fixture.imagenetVal, "knn-val"))
+        let train = try FeatureSet(folder: try fixture.extract(fixture.imagenetTrain, "linear-train"))
+        let val = try FeatureSet(folder: try fixture.extract(fixture.imagenetVal, "linear-val"))
         var configuration = LinearClassifierConfiguration()
         configuration.epochs = 30
         configuration.batchSize = 4

@@ -64,6 +64,38 @@ extension OptimizerGoldenTests {
         expectClose(UnsafeBufferPointer(arena.buffer(slot: 1)), try g.tensor("clipout.b"), atol: 0, rtol: 0, "untouched b")
     }
 
+    @Test func clippingLargeSlotsIsExactAndThreadIndependent() {
+        // Slots spanning several 65536-element blocks (and an empty one): norms against a Double sum, and the same
+        // clipped bits at 1 and 2 threads.
+        let slots = [ParameterSlot(key: "big", shape: [3, 70_001], initializer: .constant(0)),
+                     ParameterSlot(key: "empty", shape: [0], initializer: .constant(0)),
+                     ParameterSlot(key: "small", shape: [5], initializer: .constant(0))]
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            ComputeThreads.count = threads
+            let arena = ParameterArena(slots: slots)
+            var rng = SplitMix64(seed: 3)
+            var squares = 0.0
+            let big = arena.buffer(slot: 0)
+            for j in big.indices {
+                big[j] = Float(rng.nextNormal()) * 0.01
+                squares += Double(big[j]) * Double(big[j])
+            }
+            arena.buffer(slot: 2).update(repeating: 0.001)
+            let norms = clipGradientsPerParameter(arena, maxNorm: 1)
+            #expect(abs(Double(norms[0]) - squares.squareRoot()) <= 1e-6 * squares.squareRoot(), "norm \(norms[0])")
+            #expect(norms[1] == 0 && abs(Double(norms[2]) - 0.001 * 5.0.squareRoot()) < 1e-9)
+            // ‖g‖ ≈ 0.01·√210003 ≈ 4.6 > 1: clipped to norm·1/(norm + 1e-6) ≈ 1; the small slot is left alone.
+            let clipped = big.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(abs(clipped - Double(norms[0]) / (Double(norms[0]) + 1e-6)) < 1e-5, "clipped norm \(clipped)")
+            #expect(arena.buffer(slot: 2).allSatisfy { $0 == 0.001 })
+            results.append(Array(arena.storage.scalars))
+        }
+        #expect(results[0] == results[1], "clipping depends on the thread count")
+    }
+
     @Test func schedulesMatchDINOCosineScheduler() throws {
         let g = try golden("schedule.safetensors")
         let cases: [(String, Schedule)] = [

@@ -71,8 +71,7 @@ package func attentionBackward(
             for row in 0..<N {
                 let pRow = p + row * N
                 let dRow = dScores + row * N
-                var dot: Float = 0
-                for j in 0..<N { dot += dRow[j] * pRow[j] }
+                let dot = reduceDot(dRow, pRow, count: N)
                 for j in 0..<N { dRow[j] = pRow[j] * (dRow[j] - dot) }
             }
             gemm(transposeA: false, transposeB: false, m: N, n: D, k: N, alpha: scale, a: dScores, lda: N, b: k,

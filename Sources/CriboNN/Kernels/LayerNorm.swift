@@ -21,14 +21,8 @@ package func layerNormForward(
     ComputeThreads.parallelFor(R, grain: 8) { rows in
         for r in rows {
             let x = input + r * C
-            var sum: Float = 0
-            for c in 0..<C { sum += x[c] }
-            let m = sum / Float(C)
-            var squares: Float = 0
-            for c in 0..<C {
-                let d = x[c] - m
-                squares += d * d
-            }
+            let m = reduceSum(x, count: C) / Float(C)
+            let squares = reduceSquaredDeviations(x, from: m, count: C)
             let s = 1 / (squares / Float(C) + eps).squareRoot()
             let y = output + r * C
             for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
@@ -53,15 +47,13 @@ package func layerNormBackward(
             let dy = dOutput + r * C
             let m = mean[r]
             let s = rstd[r]
-            var meanG: Float = 0
-            var meanGX: Float = 0
-            for c in 0..<C {
-                let g = dy[c] * weight[c]
-                meanG += g
-                meanGX += g * (x[c] - m) * s
-            }
-            meanG /= Float(C)
-            meanGX /= Float(C)
+            let meanG = reduceDot(dy, weight, count: C) / Float(C)
+            let (mv, sv) = (SIMD16<Float>(repeating: m), SIMD16<Float>(repeating: s))
+            let meanGX = reduceLanes(count: C) { c in
+                load16(dy + c) * load16(weight + c) * (load16(x + c) - mv) * sv
+            } scalar: { c in
+                dy[c] * weight[c] * (x[c] - m) * s
+            } / Float(C)
             let dx = dInput + r * C
             for c in 0..<C {
                 let xHat = (x[c] - m) * s

@@ -17,9 +17,7 @@ package func l2NormalizeForward(
     ComputeThreads.parallelFor(R, grain: max(1, 8192 / max(C, 1))) { rows in
         for r in rows {
             let x = input + r * C
-            var squares: Float = 0
-            for c in 0..<C { squares += x[c] * x[c] }
-            let norm = max(squares.squareRoot(), eps)
+            let norm = max(reduceDot(x, x, count: C).squareRoot(), eps)
             norms[r] = norm
             let y = output + r * C
             for c in 0..<C { y[c] = x[c] / norm }
@@ -40,14 +38,11 @@ package func l2NormalizeBackward(
             let dy = dOutput + r * C
             let dx = dInput + r * C
             let x = input + r * C
-            var squares: Float = 0
-            for c in 0..<C { squares += x[c] * x[c] }
-            if squares.squareRoot() <= eps {
+            if reduceDot(x, x, count: C).squareRoot() <= eps {
                 for c in 0..<C { dx[c] += dy[c] / eps }
                 continue
             }
-            var dot: Float = 0
-            for c in 0..<C { dot += y[c] * dy[c] }
+            let dot = reduceDot(y, dy, count: C)
             let inverse = 1 / norms[r]
             for c in 0..<C { dx[c] += (dy[c] - y[c] * dot) * inverse }
         }
@@ -67,9 +62,7 @@ package func weightNormForward(
     ComputeThreads.parallelFor(O, grain: max(1, 8192 / max(I, 1))) { rows in
         for o in rows {
             let row = v + o * I
-            var squares: Float = 0
-            for i in 0..<I { squares += row[i] * row[i] }
-            let norm = squares.squareRoot()
+            let norm = reduceDot(row, row, count: I).squareRoot()
             norms[o] = norm
             let factor = g[o] / norm
             let w = weight + o * I
@@ -90,8 +83,7 @@ package func weightNormBackward(
             let row = v + o * I
             let dW = dWeight + o * I
             let norm = norms[o]
-            var dot: Float = 0
-            for i in 0..<I { dot += dW[i] * row[i] }
+            let dot = reduceDot(dW, row, count: I)
             let dg = dot / norm
             dG?[o] += dg
             let factor = g[o] / norm
