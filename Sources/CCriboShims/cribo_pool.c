@@ -34,7 +34,8 @@ static _Atomic int sleepers;
 static cribo_pool_task job_task;
 static void *job_context;
 static int job_count;
-static int workers;                                         // started workers
+static int job_threads;                                     // workers 1...job_threads-1 take part
+static int workers;                                         // started workers: 1...workers
 static _Thread_local int inside_task;
 
 static inline void cpu_relax(void) {
@@ -59,7 +60,8 @@ static void run_claimed(uint64_t generation, cribo_pool_task task, void *context
 }
 
 static void *worker_main(void *argument) {
-    uint64_t seen = (uint64_t)(uintptr_t)argument;  // the generation current when this worker was started
+    int index = (int)(intptr_t)argument;
+    uint64_t seen = 0;  // a new worker may join the job in progress: claiming is safe at any time
     inside_task = 1;
     for (;;) {
         uint64_t word = atomic_load_explicit(&claim, memory_order_acquire);
@@ -75,8 +77,9 @@ static void *worker_main(void *argument) {
             pthread_mutex_unlock(&sleep_lock);
         }
         seen = word >> INDEX_BITS;
-        // Read the job, then claim: a successful claim proves the fields belong to job `seen` (see the top).
-        run_claimed(seen, job_task, job_context, job_count);
+        // Read the job, then claim: a successful claim proves the fields belong to job `seen` (see the top). A stale
+        // job_threads only means this worker joins or sits out one job; either way every task runs once.
+        if (index < job_threads) run_claimed(seen, job_task, job_context, job_count);
     }
     return NULL;
 }
@@ -85,11 +88,7 @@ static void run_inline(int count, cribo_pool_task task, void *context) {
     for (int i = 0; i < count; i++) task(context, i);
 }
 
-void cribo_pool_run(int count, cribo_pool_task task, void *context) {
-    cribo_pool_run_shared(count, count, task, context);
-}
-
-void cribo_pool_run_shared(int threads, int count, cribo_pool_task task, void *context) {
+void cribo_pool_run(int threads, int count, cribo_pool_task task, void *context) {
     if (count <= 1 || threads <= 1 || inside_task || threads > CRIBO_POOL_MAX || count > (int)INDEX_MASK ||
         pthread_mutex_trylock(&busy) != 0) {
         run_inline(count, task, context);
@@ -101,8 +100,7 @@ void cribo_pool_run_shared(int threads, int count, cribo_pool_task task, void *c
         pthread_attr_t attributes;
         pthread_attr_init(&attributes);
         pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        uint64_t generation = atomic_load(&claim) >> INDEX_BITS;
-        int failed = pthread_create(&thread, &attributes, worker_main, (void *)(uintptr_t)generation);
+        int failed = pthread_create(&thread, &attributes, worker_main, (void *)(intptr_t)(workers + 1));
         pthread_attr_destroy(&attributes);
         if (failed) break;
         workers++;
@@ -111,6 +109,7 @@ void cribo_pool_run_shared(int threads, int count, cribo_pool_task task, void *c
     job_task = task;
     job_context = context;
     job_count = count;
+    job_threads = threads;
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     uint64_t generation = (atomic_load_explicit(&claim, memory_order_relaxed) >> INDEX_BITS) + 1;
     uint64_t word = generation << INDEX_BITS;

@@ -57,7 +57,7 @@ package enum ComputeThreads {
                 if start < end { body(start..<end) }
             }
             withExtendedLifetime(job) {
-                cribo_pool_run_shared(Int32(threads), Int32(used), { context, index in
+                cribo_pool_run(Int32(threads), Int32(used), { context, index in
                     Unmanaged<PoolJob>.fromOpaque(context!).takeUnretainedValue().run(Int(index))
                 }, Unmanaged.passUnretained(job).toOpaque())
             }
@@ -70,7 +70,7 @@ package enum ComputeThreads {
     }
 }
 
-/// One parallel loop handed to the C pool (`cribo_pool_run_shared`): index t runs the t-th range.
+/// One parallel loop handed to the C pool (`cribo_pool_run`): index t runs the t-th range.
 private final class PoolJob {
     let run: (Int) -> Void
     init(_ run: @escaping (Int) -> Void) { self.run = run }

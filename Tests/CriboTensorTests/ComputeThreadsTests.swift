@@ -75,6 +75,25 @@ import Testing
         Issue.record("the pool was busy in 10 attempts: the claiming was never exercised")
     }
 
+    @Test func lowerThreadCountsUseFewerThreads() {
+        // After a 4-thread loop has started 3 workers, a 2-thread loop runs on at most 2 threads.
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        for threads in [4, 2, 1] {
+            ComputeThreads.count = threads
+            let seen = Mutex<Set<UInt>>([])
+            for _ in 0..<50 {
+                ComputeThreads.parallelFor(64, chunksPerThread: 4) { _ in
+                    let me = UInt(pthread_self())
+                    seen.withLock { _ = $0.insert(me) }
+                    usleep(50)
+                }
+            }
+            let count = seen.withLock { $0.count }
+            #expect(count <= threads, "\(count) threads ran a \(threads)-thread loop")
+        }
+    }
+
     @Test func nestedAndConcurrentCallsRunEverything() {
         let saved = ComputeThreads.count
         defer { ComputeThreads.count = saved }

@@ -17,10 +17,7 @@ typedef void (*cribo_pool_task)(void *context, int index);
 /// order by whichever thread is free, so a late or descheduled worker only means the others run more of them.
 /// When the pool is busy (another thread is using it, or this is a nested call from inside a task), every index
 /// runs on the caller, in order.
-void cribo_pool_run_shared(int threads, int count, cribo_pool_task task, void *context);
-
-/// `cribo_pool_run_shared(count, count, task, context)`.
-void cribo_pool_run(int count, cribo_pool_task task, void *context);
+void cribo_pool_run(int threads, int count, cribo_pool_task task, void *context);
 
 #ifdef __cplusplus
 }
