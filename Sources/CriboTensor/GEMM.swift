@@ -44,9 +44,9 @@ package func gemm(
         cribo_sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), blockBeta, c, Int32(ldc))
         return
     }
-    // Every range packs the whole of the other operand again, so big GEMMs get two ranges per thread (a late
-    // thread then costs half as much waiting) and the others one.
-    let chunks = flops / threads >= 128_000_000 ? 2 : 1
+    // Every range packs the whole of the other operand again, which costs about 1/(rows of the range) of its
+    // arithmetic: two ranges per thread (a late thread then costs half as much waiting) when they keep ≥ 256 rows.
+    let chunks = (m >= n ? m : n) / threads >= 512 ? 2 : 1
     if m >= n {
         ComputeThreads.parallelFor(m, grain: 16, chunksPerThread: chunks) { rows in
             fill(rows: rows, columns: 0..<n)
