@@ -79,7 +79,9 @@ def gemm_rows(it):
     """Raw float32 torch.mm throughput on the ViT-S/16 b8x2-view training shapes."""
     R = 16 * 197  # 8 images x 2 views x 197 tokens
     shapes = [("qkv", R, 384, 1152), ("proj", R, 384, 384), ("fc1", R, 384, 1536),
-              ("fc2", R, 1536, 384), ("attn q.kT/head", 197, 64, 197)]
+              ("fc2", R, 1536, 384), ("attn q.kT/head", 197, 64, 197),
+              # the small models' shapes (ViT-Ti/16 b8x2v: 3152 rows, dim 192; demo b16x2v: 2080 rows, dim 96)
+              ("ti qkv", R, 192, 576), ("ti fc2", R, 768, 192), ("demo qkv", 2080, 96, 288), ("demo fc2", 2080, 384, 96)]
     rows = []
     for name, M, K, N in shapes:
         a, b = torch.randn(M, K), torch.randn(K, N)

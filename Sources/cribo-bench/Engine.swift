@@ -68,6 +68,11 @@ extension CriboBench {
                     print(row("sgemm \(label)", "[\(m),\(k)]x[\(k),\(n)]", fmt(sgemmRate(m: m, n: n, k: k, repeats: repeats)), "GFLOP/s"))
                 }
                 print(row("sgemm attn q.kT/head", "[197,64]x[64,197]", fmt(sgemmRate(m: 197, n: 197, k: 64, repeats: repeats * 40)), "GFLOP/s"))
+                // The small models' shapes (ViT-Ti/16 b8x2v: 3152 rows, dim 192; demo b16x2v: 2080 rows, dim 96).
+                for (label, m, n, k) in [("ti qkv", 3152, 576, 192), ("ti fc2", 3152, 192, 768), ("demo qkv", 2080, 288, 96),
+                                         ("demo fc2", 2080, 96, 384)] {
+                    print(row("sgemm \(label)", "[\(m),\(k)]x[\(k),\(n)]", fmt(sgemmRate(m: m, n: n, k: k, repeats: repeats * 2)), "GFLOP/s"))
+                }
                 return
             }
             guard let model = BenchModel.named(job) else { throw ValidationError("unknown model \(job)") }
