@@ -40,9 +40,16 @@ package enum ComputeThreads {
     /// the host) only means the others run more of them; which thread runs a range never changes its result.
     /// Runs inline when there is one thread or too little work (`total <= grain`).
     package static func parallelFor(_ total: Int, grain: Int = 1, chunksPerThread: Int = 4, _ body: (Range<Int>) -> Void) {
+        parallelFor(total, grain: grain, chunksPerThread: chunksPerThread, threads: count, body)
+    }
+
+    /// `parallelFor` on `threads` threads instead of `count` (tests use it: `count` is shared by every test).
+    package static func parallelFor(
+        _ total: Int, grain: Int = 1, chunksPerThread: Int = 4, threads requested: Int, _ body: (Range<Int>) -> Void
+    ) {
         if total <= 0 { return }
         let units = (total + grain - 1) / grain
-        let threads = min(count, units)
+        let threads = min(max(1, requested), units)
         if threads <= 1 {
             body(0..<total)
             return

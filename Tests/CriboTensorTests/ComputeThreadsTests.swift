@@ -18,17 +18,17 @@ import Testing
         var sorted: [Range<Int>] { lock.withLock { ranges.sorted { $0.lowerBound < $1.lowerBound } } }
     }
 
+    // Every test here names its thread count (`threads:`) instead of setting the shared `ComputeThreads.count`, which
+    // tests of other suites, running at the same time, change.
+
     @Test func partitionIsFixedCoversEverythingOnceAndKeepsTheGrain() {
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
         for threads in [1, 2, 3] {
-            ComputeThreads.count = threads
             for (total, grain, perThread) in [(1, 1, 4), (7, 1, 4), (100, 16, 1), (100, 16, 2), (1000, 8, 4), (4097, 4096, 4),
                                               (12345, 64, 3)] {
                 var first: [Range<Int>]?
                 for _ in 0..<3 {
                     let seen = Ranges()
-                    ComputeThreads.parallelFor(total, grain: grain, chunksPerThread: perThread) { seen.append($0) }
+                    ComputeThreads.parallelFor(total, grain: grain, chunksPerThread: perThread, threads: threads) { seen.append($0) }
                     let ranges = seen.sorted
                     #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == total)
                     #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "gaps or overlaps")
@@ -45,15 +45,12 @@ import Testing
         // claims them all (a fixed range-per-thread assignment would deadlock; the wait gives up after 3 s). When
         // another test holds the pool, the loop runs inline on the caller, in order; that attempt proves nothing
         // and is repeated.
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
-        ComputeThreads.count = 2
         let caller = pthread_self()
         for _ in 0..<10 {
             let others = Atomic<Int>(0)
             let timedOut = Atomic<Bool>(false)
             let othersOnCaller = Atomic<Int>(0)
-            ComputeThreads.parallelFor(8, chunksPerThread: 4) { range in
+            ComputeThreads.parallelFor(8, chunksPerThread: 4, threads: 2) { range in
                 if range.lowerBound == 0 {
                     let deadline = Date().addingTimeInterval(3)
                     while others.load(ordering: .acquiring) < 7 {
@@ -77,13 +74,10 @@ import Testing
 
     @Test func lowerThreadCountsUseFewerThreads() {
         // After a 4-thread loop has started 3 workers, a 2-thread loop runs on at most 2 threads.
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
         for threads in [4, 2, 1] {
-            ComputeThreads.count = threads
             let seen = Mutex<Set<UInt>>([])
             for _ in 0..<20 {
-                ComputeThreads.parallelFor(64, chunksPerThread: 4) { _ in
+                ComputeThreads.parallelFor(64, chunksPerThread: 4, threads: threads) { _ in
                     let me = UInt(pthread_self())
                     seen.withLock { _ = $0.insert(me) }
                     usleep(50)
@@ -95,14 +89,11 @@ import Testing
     }
 
     @Test func nestedAndConcurrentCallsRunEverything() {
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
-        ComputeThreads.count = 2
         // Nested: the inner loops run inline on whichever thread runs the outer range.
         let sum = Atomic<Int>(0)
-        ComputeThreads.parallelFor(10) { outer in
+        ComputeThreads.parallelFor(10, threads: 2) { outer in
             for i in outer {
-                ComputeThreads.parallelFor(100, grain: 7) { inner in sum.add(inner.reduce(0, +) * (i + 1), ordering: .relaxed) }
+                ComputeThreads.parallelFor(100, grain: 7, threads: 2) { inner in sum.add(inner.reduce(0, +) * (i + 1), ordering: .relaxed) }
             }
         }
         let nestedSum = sum.load(ordering: .relaxed)
@@ -112,7 +103,7 @@ import Testing
         DispatchQueue.concurrentPerform(iterations: 4) { caller in
             for round in 0..<200 {
                 let total = Atomic<Int>(0)
-                ComputeThreads.parallelFor(1000 + round, grain: 16) { range in total.add(range.reduce(0, +), ordering: .relaxed) }
+                ComputeThreads.parallelFor(1000 + round, grain: 16, threads: 2) { range in total.add(range.reduce(0, +), ordering: .relaxed) }
                 let n = 1000 + round
                 if total.load(ordering: .relaxed) != n * (n - 1) / 2 { results.withLock { $0[caller, default: 0] += 1 } }
             }
@@ -122,15 +113,12 @@ import Testing
 
     @Test func manySmallJobsInARow() {
         // Back-to-back jobs, some after a pause long enough for the workers to go to sleep: none may be lost.
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
         for threads in [2, 3] {
-            ComputeThreads.count = threads
             var wrong = 0
             for job in 0..<20_000 {
                 if job % 5000 == 4999 { usleep(5000) }
                 let total = Atomic<Int>(0)
-                ComputeThreads.parallelFor(64, chunksPerThread: 2) { range in total.add(range.count, ordering: .relaxed) }
+                ComputeThreads.parallelFor(64, chunksPerThread: 2, threads: threads) { range in total.add(range.count, ordering: .relaxed) }
                 if total.load(ordering: .relaxed) != 64 { wrong += 1 }
             }
             #expect(wrong == 0, "\(wrong) jobs of 20000 lost ranges at \(threads) threads")
