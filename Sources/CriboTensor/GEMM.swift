@@ -16,8 +16,8 @@ import CCriboShims
 ///   - c: [m, ldc] destination.
 ///   - rowBias: [n], only with beta = 0: C ← alpha·op(A)·op(B) + rowBias (added to every row). Each block of C is
 ///     filled with the bias just before its product is added to it (beta 1), which spares OpenBLAS's zeroing pass
-///     and a separate bias pass. When OpenBLAS does not split k into blocks (k ≤ its GEMM_Q, 384 or more), this
-///     is bit for bit the product followed by the bias; otherwise within a few ulps of it.
+///     and a separate bias pass. While OpenBLAS keeps k in one block (its GEMM_Q; the tests see equal bits up to
+///     k = 200), this is bit for bit the product followed by the bias; beyond, within a few ulps of it.
 ///   - parallel: false inside a loop that is already parallel (one BLAS call on the calling thread).
 /// - Complexity: 2·m·n·k flops.
 @inline(__always)

@@ -82,8 +82,8 @@ package final class Tensor {
         return result
     }
 
-    /// Sets every element to zero (over the compute threads when large: one thread cannot fill a core's share of
-    /// the memory bandwidth).
+    /// Sets every element to zero (large tensors over the compute threads: one thread alone does not reach the
+    /// machine's memory bandwidth).
     package func zero() {
         let base = pointer
         ComputeThreads.parallelFor(count, grain: Tensor.bulkGrain, chunksPerThread: 1) { range in
