@@ -18,7 +18,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #define CRIBO_POOL_MAX 256
 #define CRIBO_POOL_SPINS 20000

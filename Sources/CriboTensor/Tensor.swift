@@ -82,8 +82,8 @@ package final class Tensor {
         return result
     }
 
-    /// Sets every element to zero (large tensors over the compute threads: one thread alone does not reach the
-    /// machine's memory bandwidth).
+    /// Sets every element to zero (large tensors over the compute threads, so that the others do not sit idle
+    /// during a long fill: the gradients of a ViT-Ti + DINO head are 108 MB).
     package func zero() {
         let base = pointer
         ComputeThreads.parallelFor(count, grain: Tensor.bulkGrain, chunksPerThread: 1) { range in
